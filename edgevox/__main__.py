@@ -1,0 +1,7 @@
+"""``python -m edgevox`` runs the command line."""
+
+import sys
+
+from edgevox.cli import main
+
+sys.exit(main())

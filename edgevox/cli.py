@@ -1,0 +1,260 @@
+"""The ``edgevox`` command.
+
+Argument parsing only: each subcommand imports the stage it drives when it runs, so ``edgevox
+--help`` starts instantly and a command never loads an engine it does not use. Every
+:class:`~edgevox.errors.EdgevoxError` ends as one line on stderr and exit status 1; anything else
+is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from edgevox import __version__
+from edgevox.errors import EdgevoxError
+
+log = logging.getLogger("edgevox")
+
+
+def _config(args: argparse.Namespace):
+    from edgevox.config import load_config  # noqa: PLC0415
+
+    return load_config(getattr(args, "config", None), getattr(args, "profile", None))
+
+
+# --------------------------------------------------------------------------------------------
+# models
+
+
+def _selected_entries(args: argparse.Namespace, store) -> list:
+    if getattr(args, "ids", None):
+        return [store.catalog.get(i) for i in args.ids]
+    return [store.catalog.get(i) for i in _config(args).model_ids().values()]
+
+
+def cmd_models_list(args: argparse.Namespace) -> int:
+    from edgevox.catalog import ModelStore  # noqa: PLC0415
+
+    store = ModelStore()
+    rows = [("ID", "TASK", "LANG", "SIZE", "LICENCE", "COMMERCIAL", "STATUS")]
+    for e in store.catalog:
+        size = f"{e.size_bytes / 1e6:.0f} MB" if e.size_bytes else "?"
+        status = "ready" if store.is_ready(e) else "-"
+        rows.append((e.id, e.task, ",".join(e.languages), size, e.license, e.commercial_use,
+                     status))
+    _print_table(rows)
+    return 0
+
+
+def cmd_models_pull(args: argparse.Namespace) -> int:
+    from edgevox.catalog import ModelStore, local_source  # noqa: PLC0415
+
+    store = ModelStore()
+    if args.default:
+        cfg = _config(args)
+        entries = [store.catalog.get(i) for i in (*cfg.model_ids().values(), "sample-vi-speech")]
+    elif args.ids:
+        entries = [store.catalog.get(i) for i in args.ids]
+    else:
+        raise EdgevoxError("name the models to pull (see `edgevox models list`) or use --default")
+    extra = [local_source(Path(args.from_dir))] if args.from_dir else []
+    if args.from_dir and not Path(args.from_dir).is_dir():
+        raise EdgevoxError(f"--from {args.from_dir}: not a directory")
+    unreachable = []
+    for entry in {e.id: e for e in entries}.values():
+        if store.is_ready(entry):
+            print(f"{entry.id}: already verified at {store.model_dir(entry.id)}")
+            continue
+        try:
+            path = store.pull(entry, extra)
+        except EdgevoxError as exc:
+            # With --default, a model that only lives on a hub must not stop an offline set-up:
+            # say exactly what is missing and how to get it, and pull the rest.
+            if args.default and not entry.offline_capable and not extra:
+                unreachable.append((entry, exc))
+                continue
+            raise
+        print(f"{entry.id}: verified at {path}")
+    for entry, exc in unreachable:
+        print(f"warning: {entry.id} ({entry.task}) could not be fetched here: it is only "
+              f"available upstream.\n  {exc}".replace("\n", "\n  "), file=sys.stderr)
+    return 0
+
+
+def cmd_models_verify(args: argparse.Namespace) -> int:
+    from edgevox.catalog import ModelStore  # noqa: PLC0415
+
+    store = ModelStore()
+    entries = [store.catalog.get(i) for i in args.ids] if args.ids else \
+        [e for e in store.catalog if store.model_dir(e.id).is_dir()]
+    if not entries:
+        raise EdgevoxError("no models pulled yet; run: edgevox models pull --default")
+    failed = False
+    for entry in entries:
+        for status in store.verify(entry):
+            if status.problem:
+                failed = True
+                print(f"FAIL {entry.id}: {status.problem}")
+            else:
+                print(f"ok   {entry.id}/{status.name} sha256 {status.sha256}")
+    if failed:
+        print("verification failed: pull the affected models again "
+              "(edgevox models pull ID) to replace the damaged files", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def cmd_models_path(args: argparse.Namespace) -> int:
+    from edgevox.catalog import ModelStore  # noqa: PLC0415
+
+    print(ModelStore().path(args.id))
+    return 0
+
+
+def cmd_models_licenses(args: argparse.Namespace) -> int:
+    from edgevox.catalog import ModelStore  # noqa: PLC0415
+    from edgevox.licensing import commercial_problems  # noqa: PLC0415
+
+    store = ModelStore()
+    entries = list(store.catalog) if args.all else _selected_entries(args, store)
+    rows = [("ID", "TASK", "LICENCE", "COMMERCIAL", "PROVENANCE")]
+    rows += [(e.id, e.task, e.license, e.commercial_use, e.provenance[:70]) for e in entries]
+    _print_table(rows)
+    if args.commercial:
+        problems = commercial_problems(entries, store.catalog)
+        if problems:
+            print("\nnot cleared for commercial use:", file=sys.stderr)
+            for problem in problems:
+                print(f"  - {problem}", file=sys.stderr)
+            return 1
+        print("\nall selected models are cleared for commercial use")
+    return 0
+
+
+# --------------------------------------------------------------------------------------------
+# speech in
+
+
+def cmd_transcribe(args: argparse.Namespace) -> int:
+    import json  # noqa: PLC0415
+
+    from edgevox.audio.source import PcmStreamSource, WavFileSource  # noqa: PLC0415
+    from edgevox.runtime.build import build_listener  # noqa: PLC0415
+    from edgevox.runtime.listener import transcribe  # noqa: PLC0415
+
+    config = _config(args)
+    listener = build_listener(config)
+    failed = False
+    for name in args.files:
+        try:
+            source = PcmStreamSource() if name == "-" else \
+                WavFileSource(name, block_ms=config.asr.chunk_ms, realtime=args.realtime)
+        except EdgevoxError as exc:
+            print(f"edgevox: error: {exc}", file=sys.stderr)
+            failed = True
+            continue
+        result = transcribe(listener, source.blocks())
+        if args.json:
+            print(json.dumps({"file": name, "text": result.text,
+                              "audio_s": round(result.audio_s, 3),
+                              "decode_s": round(result.decode_s, 4),
+                              "rtf": round(result.rtf, 4), "partials": result.partials,
+                              "turns": result.turns}, ensure_ascii=False), flush=True)
+        else:
+            print(f"{name}\t{result.text}", flush=True)
+    return 1 if failed else 0
+
+
+# --------------------------------------------------------------------------------------------
+# doctor
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from edgevox.doctor import report  # noqa: PLC0415
+
+    print(report(_config(args)))
+    return 0
+
+
+# --------------------------------------------------------------------------------------------
+# plumbing
+
+
+def _print_table(rows: Sequence[Sequence[str]]) -> None:
+    widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip())
+
+
+def _add_config_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", type=Path, help="edgevox.toml to read (default: "
+                        "$EDGEVOX_CONFIG, then ./edgevox.toml)")
+    parser.add_argument("--profile", help="device profile: x86, pi5, orin-nano")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="edgevox", description="On-device Vietnamese voice agent runtime.")
+    parser.add_argument("--version", action="version", version=f"edgevox {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    models = sub.add_parser("models", help="list, fetch and verify models")
+    msub = models.add_subparsers(dest="models_command", required=True, metavar="ACTION")
+    p = msub.add_parser("list", help="every model in the catalogue and whether it is ready")
+    p.set_defaults(func=cmd_models_list)
+    p = msub.add_parser("pull", help="fetch and verify models")
+    p.add_argument("ids", nargs="*", metavar="ID")
+    p.add_argument("--default", action="store_true", help="what the active profile needs")
+    p.add_argument("--from", dest="from_dir", metavar="DIR",
+                   help="try this folder first (USB stick, air-gapped image)")
+    _add_config_flags(p)
+    p.set_defaults(func=cmd_models_pull)
+    p = msub.add_parser("verify", help="re-hash pulled models against their sha256")
+    p.add_argument("ids", nargs="*", metavar="ID")
+    p.set_defaults(func=cmd_models_verify)
+    p = msub.add_parser("path", help="print the folder of a pulled model")
+    p.add_argument("id", metavar="ID")
+    p.set_defaults(func=cmd_models_path)
+    p = msub.add_parser("licenses", help="licences of the models the profile uses")
+    p.add_argument("ids", nargs="*", metavar="ID")
+    p.add_argument("--all", action="store_true", help="every model in the catalogue")
+    p.add_argument("--commercial", action="store_true",
+                   help="fail unless every selected model is cleared for commercial use")
+    _add_config_flags(p)
+    p.set_defaults(func=cmd_models_licenses)
+
+    p = sub.add_parser("transcribe", help="transcribe WAV files (or raw PCM on stdin: -)")
+    p.add_argument("files", nargs="+", metavar="FILE",
+                   help="WAV file (any rate, mono or stereo); - reads 16 kHz s16le PCM on stdin")
+    p.add_argument("--json", action="store_true", help="one JSON object per file")
+    p.add_argument("--realtime", action="store_true", help="feed audio at real-time pace")
+    _add_config_flags(p)
+    p.set_defaults(func=cmd_transcribe)
+
+    p = sub.add_parser("doctor", help="versions, hardware, audio devices and models")
+    _add_config_flags(p)
+    p.set_defaults(func=cmd_doctor)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return args.func(args)
+    except EdgevoxError as exc:
+        print(f"edgevox: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

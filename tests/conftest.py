@@ -1,0 +1,47 @@
+"""Shared fixtures: real models from the catalogue and the shared evaluation corpora.
+
+Tests never ship or fake models: they ask the catalogue for the real files (pulling them into the
+model store on first use) and skip with the reason when a model cannot be had.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+# DEV ONLY, removed once edgevox.catalog exists: models unpacked by hand during development.
+_DEV_MODELS = Path("/tmp/edgevox-dev-models")
+
+
+@pytest.fixture(scope="session")
+def model_dir():
+    """Return a function ``get(model_id) -> Path`` of the directory holding that model's files."""
+
+    def get(model_id: str) -> Path:
+        try:
+            from edgevox.catalog import ensure_model  # noqa: PLC0415
+        except ImportError:
+            path = _DEV_MODELS / model_id
+            if not path.is_dir():
+                pytest.skip(f"model {model_id} not available at {path}")
+            return path
+        from edgevox.errors import ModelError  # noqa: PLC0415
+
+        try:
+            return ensure_model(model_id)
+        except ModelError as exc:
+            pytest.skip(f"model {model_id} unavailable: {exc}")
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def eval_dir() -> Path:
+    """The shared evaluation corpora (``EDGEVOX_EVAL_DIR`` or ``../shared/eval``)."""
+    path = Path(os.environ.get("EDGEVOX_EVAL_DIR", REPO_ROOT.parent / "shared" / "eval"))
+    if not (path / "README.md").is_file():
+        pytest.skip(f"evaluation data not found at {path}; set EDGEVOX_EVAL_DIR")
+    return path
