@@ -222,7 +222,7 @@ def _parse_entry(raw: dict, path: Path) -> ModelEntry:
 
 
 def _vietasr_wenet(fetched: dict[str, Path], out_dir: Path) -> dict[str, Path]:
-    from edgevox.asr.vietasr import build_sherpa_model  # noqa: PLC0415 - needs onnx
+    from edgevox.asr.vietasr import build_sherpa_model
 
     return build_sherpa_model(fetched["libvietasr.so"], out_dir)
 
@@ -239,7 +239,7 @@ TRANSFORMS: dict[str, Callable[[dict[str, Path], Path], dict[str, Path]]] = {
 def file_digest(path: Path, algorithm: str = "sha256") -> str:
     if algorithm == "blake3":
         try:
-            from blake3 import blake3 as hasher  # noqa: PLC0415
+            from blake3 import blake3 as hasher
         except ImportError:
             raise ModelError("verifying a BLAKE3 digest needs the 'blake3' package: "
                              "pip install blake3") from None
@@ -265,7 +265,7 @@ class SourceUnavailable(Exception):
 
 
 def _progress(total: int | None, desc: str, unit: str = "B"):
-    from tqdm import tqdm  # noqa: PLC0415 - only pulls draw progress bars
+    from tqdm import tqdm
 
     return tqdm(total=total, desc=desc, unit=unit, unit_scale=unit == "B", leave=False,
                 disable=not sys.stderr.isatty())
@@ -278,7 +278,7 @@ def _download(url: str, dest: Path, partial: Path) -> None:
     if offset:
         request.add_header("Range", f"bytes={offset}-")
     try:
-        response = urllib.request.urlopen(request, timeout=HTTP_TIMEOUT_S)  # noqa: S310
+        response = urllib.request.urlopen(request, timeout=HTTP_TIMEOUT_S)
     except urllib.error.HTTPError as exc:
         if exc.code == 416 and offset:  # the partial file is already complete
             os.replace(partial, dest)

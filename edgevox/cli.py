@@ -21,7 +21,7 @@ log = logging.getLogger("edgevox")
 
 
 def _config(args: argparse.Namespace):
-    from edgevox.config import load_config  # noqa: PLC0415
+    from edgevox.config import load_config
 
     return load_config(getattr(args, "config", None), getattr(args, "profile", None))
 
@@ -37,7 +37,7 @@ def _selected_entries(args: argparse.Namespace, store) -> list:
 
 
 def cmd_models_list(args: argparse.Namespace) -> int:
-    from edgevox.catalog import ModelStore  # noqa: PLC0415
+    from edgevox.catalog import ModelStore
 
     store = ModelStore()
     rows = [("ID", "TASK", "LANG", "SIZE", "LICENCE", "COMMERCIAL", "STATUS")]
@@ -51,7 +51,7 @@ def cmd_models_list(args: argparse.Namespace) -> int:
 
 
 def cmd_models_pull(args: argparse.Namespace) -> int:
-    from edgevox.catalog import ModelStore, local_source  # noqa: PLC0415
+    from edgevox.catalog import ModelStore, local_source
 
     store = ModelStore()
     if args.default:
@@ -86,7 +86,7 @@ def cmd_models_pull(args: argparse.Namespace) -> int:
 
 
 def cmd_models_verify(args: argparse.Namespace) -> int:
-    from edgevox.catalog import ModelStore  # noqa: PLC0415
+    from edgevox.catalog import ModelStore
 
     store = ModelStore()
     entries = [store.catalog.get(i) for i in args.ids] if args.ids else \
@@ -108,15 +108,15 @@ def cmd_models_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_models_path(args: argparse.Namespace) -> int:
-    from edgevox.catalog import ModelStore  # noqa: PLC0415
+    from edgevox.catalog import ModelStore
 
     print(ModelStore().path(args.id))
     return 0
 
 
 def cmd_models_licenses(args: argparse.Namespace) -> int:
-    from edgevox.catalog import ModelStore  # noqa: PLC0415
-    from edgevox.licensing import commercial_problems  # noqa: PLC0415
+    from edgevox.catalog import ModelStore
+    from edgevox.licensing import commercial_problems
 
     store = ModelStore()
     entries = list(store.catalog) if args.all else _selected_entries(args, store)
@@ -139,23 +139,24 @@ def cmd_models_licenses(args: argparse.Namespace) -> int:
 
 
 def cmd_transcribe(args: argparse.Namespace) -> int:
-    import json  # noqa: PLC0415
+    import json
 
-    from edgevox.audio.source import PcmStreamSource, WavFileSource  # noqa: PLC0415
-    from edgevox.runtime.build import build_listener  # noqa: PLC0415
-    from edgevox.runtime.listener import transcribe  # noqa: PLC0415
+    from edgevox.audio.source import PcmStreamSource, WavFileSource
+    from edgevox.runtime.build import build_listener
+    from edgevox.runtime.listener import transcribe
 
     config = _config(args)
-    listener = build_listener(config)
-    failed = False
-    for name in args.files:
+    sources, failed = [], False
+    for name in args.files:  # read every file first: a bad one is reported before models load
         try:
-            source = PcmStreamSource() if name == "-" else \
-                WavFileSource(name, block_ms=config.asr.chunk_ms, realtime=args.realtime)
+            sources.append((name, PcmStreamSource() if name == "-" else
+                            WavFileSource(name, block_ms=config.asr.chunk_ms,
+                                          realtime=args.realtime)))
         except EdgevoxError as exc:
             print(f"edgevox: error: {exc}", file=sys.stderr)
             failed = True
-            continue
+    listener = build_listener(config) if sources else None
+    for name, source in sources:
         result = transcribe(listener, source.blocks())
         if args.json:
             print(json.dumps({"file": name, "text": result.text,
@@ -173,7 +174,7 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
-    from edgevox.doctor import report  # noqa: PLC0415
+    from edgevox.doctor import report
 
     print(report(_config(args)))
     return 0
@@ -186,7 +187,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 def _print_table(rows: Sequence[Sequence[str]]) -> None:
     widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
     for row in rows:
-        print("  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip())
+        print("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
 
 
 def _add_config_flags(parser: argparse.ArgumentParser) -> None:
@@ -234,6 +235,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--realtime", action="store_true", help="feed audio at real-time pace")
     _add_config_flags(p)
     p.set_defaults(func=cmd_transcribe)
+
+    from edgevox.trust.commands import add_commands as add_trust_commands
+
+    add_trust_commands(sub)
 
     p = sub.add_parser("doctor", help="versions, hardware, audio devices and models")
     _add_config_flags(p)

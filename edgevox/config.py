@@ -51,7 +51,8 @@ class VadConfig(_Section):
     webrtc_aggressiveness: int = Field(2, ge=0, le=3)
     silero_threshold: float = Field(0.5, gt=0.0, lt=1.0)
     frame_ms: Literal[10, 20, 30] = 30
-    min_speech_ms: int = Field(200, ge=0, le=5000, description="Shorter bursts are noise.")
+    min_speech_ms: int = Field(250, ge=0, le=5000, description="Shorter bursts (clicks, "
+                               "breaths) are noise.")
     speech_pad_ms: int = Field(300, ge=0, le=2000, description="Audio kept before speech "
                                "starts, so the first syllable is not clipped.")
 
@@ -65,7 +66,7 @@ class TurnConfig(_Section):
                              "when Smart Turn is off.")
     min_silence_ms: int = Field(200, ge=50, le=5000, description="Earliest end of turn when "
                                 "Smart Turn says the speaker has finished.")
-    max_silence_ms: int = Field(2500, ge=100, le=10000, description="Latest end of turn when "
+    max_silence_ms: int = Field(1600, ge=100, le=10000, description="Latest end of turn when "
                                 "Smart Turn says the speaker has not finished.")
     threshold: float = Field(0.5, gt=0.0, lt=1.0)
 
@@ -106,6 +107,20 @@ class ServerConfig(_Section):
     max_message_bytes: int = Field(1 << 20, ge=1024)
 
 
+class LogConfig(_Section):
+    """The operational log: one JSON line per turn (see docs/schemas/oplog-turn.v1.json)."""
+
+    enabled: bool = True
+    dir: Path | None = Field(None, description="None: $EDGEVOX_HOME/logs")
+    privacy: Literal["off", "redacted", "full"] = Field(
+        "redacted", description="Transcript and reply text: omitted, masked, or verbatim.")
+    max_bytes: int = Field(10_000_000, ge=1, description="Rotate the log at this size.")
+    keep_files: int = Field(5, ge=0)
+    keep_days: float = Field(30, ge=0, description="Delete rotated logs older than this.")
+    disclose_ai: bool = Field(True, description="Say that the assistant is an AI at the start "
+                              "of each session.")
+
+
 class Config(_Section):
     """Everything edgevox reads from ``edgevox.toml``; each section maps to one stage."""
 
@@ -118,6 +133,7 @@ class Config(_Section):
     llm: LlmConfig = LlmConfig()
     tts: TtsConfig = TtsConfig()
     server: ServerConfig = ServerConfig()
+    log: LogConfig = LogConfig()
 
     def model_ids(self) -> dict[str, str]:
         """The catalogue ids this configuration loads, by task."""

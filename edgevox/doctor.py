@@ -48,7 +48,7 @@ def _board() -> str:
 
 
 def hardware() -> dict[str, object]:
-    import psutil  # noqa: PLC0415
+    import psutil
 
     return {
         "cpu": _cpu_model(),
@@ -64,12 +64,12 @@ def hardware() -> dict[str, object]:
 def audio_devices() -> list[str]:
     """Input and output devices, or a one-line reason why none can be listed."""
     try:
-        import sounddevice  # noqa: PLC0415
+        import sounddevice
 
         devices = sounddevice.query_devices()
     except OSError as exc:  # PortAudio missing
         return [f"none (PortAudio unavailable: {exc}; apt-get install libportaudio2)"]
-    except Exception as exc:  # noqa: BLE001 - a broken audio stack must not stop the doctor
+    except Exception as exc:
         return [f"none ({exc})"]
     lines = []
     for index, dev in enumerate(devices):
@@ -81,7 +81,7 @@ def audio_devices() -> list[str]:
 
 
 def report(config: Config) -> str:
-    from edgevox.catalog import ModelStore  # noqa: PLC0415
+    from edgevox.catalog import ModelStore
 
     out = ["edgevox doctor", "", "versions:"]
     out += [f"  {k}: {v}" for k, v in dependency_versions().items()]

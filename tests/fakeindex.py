@@ -83,7 +83,7 @@ class FakeIndex:
             def log_message(self, *args) -> None:  # keep test output clean
                 pass
 
-            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            def do_GET(self) -> None:
                 index.requests.append((self.path, self.headers.get("Range")))
                 path = self.path.split("#")[0].split("?")[0]
                 body, content_type = None, "application/octet-stream"

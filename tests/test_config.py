@@ -52,7 +52,7 @@ def test_bad_config_is_one_clear_error(tmp_path, text, message):
 
 
 def test_bad_environment_override_names_the_setting():
-    with pytest.raises(ConfigError, match="llm.n_ctx"):
+    with pytest.raises(ConfigError, match=r"llm\.n_ctx"):
         load_config(environ={"EDGEVOX_LLM__N_CTX": "lots"})
 
 

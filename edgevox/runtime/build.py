@@ -1,0 +1,85 @@
+"""Wiring: configuration + model store -> ready stage objects.
+
+The only place that knows both the config schema and the backends' constructors, so backends
+stay free of config objects and the CLI, daemon and benchmark build stages the same way. Models
+are looked up with :meth:`ModelStore.path`, which never downloads: a missing model is a
+ModelError naming the `edgevox models pull` to run.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from edgevox.catalog import ModelStore
+from edgevox.config import Config
+from edgevox.errors import ConfigError, ModelError
+
+log = logging.getLogger(__name__)
+
+# Catalogue `format` of an ASR model -> how sherpa-onnx runs it.
+ASR_KINDS = {
+    "sherpa-wenet-ctc": "wenet_ctc",
+    "sherpa-online-transducer": "online_transducer",
+    "sherpa-offline-transducer": "offline_transducer",
+}
+
+
+def _entry(store: ModelStore, model_id: str, task: str):
+    entry = store.catalog.get(model_id)
+    if entry.task != task:
+        raise ConfigError(f"model '{model_id}' is a {entry.task} model, not {task}")
+    return entry
+
+
+def build_recognizer(config: Config, store: ModelStore):
+    from edgevox.asr.sherpa import load_recognizer
+
+    entry = _entry(store, config.asr.model, "asr")
+    if entry.format not in ASR_KINDS:
+        raise ConfigError(f"ASR model '{entry.id}' has format '{entry.format}', which edgevox "
+                          f"cannot run; use one of: {', '.join(ASR_KINDS)}")
+    return load_recognizer(ASR_KINDS[entry.format], store.path(entry.id),
+                           num_threads=config.asr.num_threads)
+
+
+def build_vad(config: Config, store: ModelStore):
+    from edgevox.vad import load_vad
+
+    vad = config.vad
+    model_dir = store.path(_entry(store, vad.model, "vad").id) if vad.backend == "silero" \
+        else None
+    return load_vad(vad.backend, model_path=model_dir / "silero_vad.onnx" if model_dir else None,
+                    aggressiveness=vad.webrtc_aggressiveness, frame_ms=vad.frame_ms,
+                    threshold=vad.silero_threshold)
+
+
+def build_end_of_turn(config: Config, store: ModelStore):
+    from edgevox.turn import EndOfTurnDetector
+    from edgevox.turn.smart_turn import SmartTurn
+
+    turn = config.turn
+    smart_turn = None
+    if turn.smart_turn != "off":
+        entry = _entry(store, turn.model, "turn")
+        try:
+            model_dir = store.path(entry.id)
+        except ModelError:
+            if turn.smart_turn == "on":
+                raise
+            log.info("Smart Turn model not installed: ending turns after %d ms of silence",
+                     turn.hangover_ms)
+        else:
+            smart_turn = SmartTurn(model_dir / entry.files[0].name)
+    return EndOfTurnDetector(smart_turn, hangover_ms=turn.hangover_ms,
+                             min_silence_ms=turn.min_silence_ms,
+                             max_silence_ms=turn.max_silence_ms, threshold=turn.threshold)
+
+
+def build_listener(config: Config, store: ModelStore | None = None):
+    from edgevox.runtime.listener import Listener
+
+    store = store or ModelStore()
+    return Listener(build_recognizer(config, store), build_vad(config, store),
+                    build_end_of_turn(config, store), chunk_ms=config.asr.chunk_ms,
+                    min_speech_ms=config.vad.min_speech_ms,
+                    speech_pad_ms=config.vad.speech_pad_ms)
