@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from edgevox.catalog import ensure_model
+from edgevox.errors import ModelError
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
-# DEV ONLY, removed once edgevox.catalog exists: models unpacked by hand during development.
-_DEV_MODELS = Path("/tmp/edgevox-dev-models")
 
 
 @pytest.fixture(scope="session")
@@ -21,15 +22,6 @@ def model_dir():
     """Return a function ``get(model_id) -> Path`` of the directory holding that model's files."""
 
     def get(model_id: str) -> Path:
-        try:
-            from edgevox.catalog import ensure_model  # noqa: PLC0415
-        except ImportError:
-            path = _DEV_MODELS / model_id
-            if not path.is_dir():
-                pytest.skip(f"model {model_id} not available at {path}")
-            return path
-        from edgevox.errors import ModelError  # noqa: PLC0415
-
         try:
             return ensure_model(model_id)
         except ModelError as exc:
