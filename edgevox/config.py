@@ -53,7 +53,7 @@ class VadConfig(_Section):
     frame_ms: Literal[10, 20, 30] = 30
     min_speech_ms: int = Field(250, ge=0, le=5000, description="Shorter bursts (clicks, "
                                "breaths) are noise.")
-    speech_pad_ms: int = Field(300, ge=0, le=2000, description="Audio kept before speech "
+    speech_pad_ms: int = Field(600, ge=0, le=2000, description="Audio kept before speech "
                                "starts, so the first syllable is not clipped.")
 
 

@@ -41,7 +41,7 @@ class Listener:
 
     def __init__(self, recognizer, vad: VoiceActivityDetector,
                  end_of_turn: EndOfTurnDetector, *, chunk_ms: int = 100,
-                 min_speech_ms: int = 250, speech_pad_ms: int = 300,
+                 min_speech_ms: int = 250, speech_pad_ms: int = 600,
                  first_turn_id: int = 1) -> None:
         self.recognizer = recognizer
         self.vad = vad
