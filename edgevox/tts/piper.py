@@ -181,12 +181,14 @@ def _read_voice_config(model_path: Path, config_path: Path) -> dict[str, Any]:
     if not model_path.is_file():
         raise ModelError(
             f"Piper voice model not found: {model_path}. "
-            "Fetch the voice with `edgevox models pull <voice id>`, or give the path of an existing .onnx voice"
+            "Fetch the voice with `edgevox models pull <voice id>`, or give the path of an "
+            "existing .onnx voice"
         )
     if not config_path.is_file():
         raise ModelError(
             f"Piper voice config not found: {config_path}. Every Piper voice needs its "
-            ".onnx.json next to the .onnx; fetch the voice again with `edgevox models pull <voice id>`"
+            ".onnx.json next to the .onnx; fetch the voice again with "
+            "`edgevox models pull <voice id>`"
         )
     try:
         config = json.loads(config_path.read_text(encoding="utf-8"))
