@@ -12,6 +12,7 @@ import pytest
 
 from edgevox.audio.sink import MemorySink, SoundDeviceSink, WavFileSink
 from edgevox.errors import AudioError, ConfigError
+from edgevox.trust.marking import read_mark
 
 RATE_HZ = 16_000
 BLOCK_MS = 20
@@ -137,6 +138,8 @@ def test_wav_file_sink_writes_a_readable_wav(tmp_path: Path) -> None:
     expected = np.concatenate([first, second])
     assert pcm.size == expected.size
     assert np.max(np.abs(pcm / 32767.0 - expected)) < 1e-4
+    mark = read_mark(path)
+    assert mark["ai_generated"] and mark["verified"], mark["problems"]
 
 
 def test_wav_file_sink_unwritable_path_is_an_audio_error(tmp_path: Path) -> None:

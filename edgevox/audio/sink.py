@@ -19,9 +19,10 @@ from __future__ import annotations
 import collections
 import logging
 import math
+import os
 import threading
 import time
-import wave
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -36,7 +37,6 @@ MIN_BLOCK_MS = 20
 MAX_BLOCK_MS = 50
 DEFAULT_BLOCK_MS = 30
 DEFAULT_MAX_QUEUED_MS = 3000
-_INT16_MAX = 32767
 
 
 @dataclass(frozen=True)
@@ -363,8 +363,13 @@ class MemorySink(_ThreadedSink):
             return np.concatenate(self._blocks)
 
 
-class WavFileSink(_ThreadedSink):
-    """Writes played audio to a 16-bit mono WAV file as fast as it arrives."""
+class WavFileSink(MemorySink):
+    """Collects played audio and writes it, marked as AI-generated, to a WAV file on close.
+
+    Every audio file edgevox writes carries the machine-readable mark of
+    :func:`edgevox.trust.marking.write_marked_wav` (LIST/INFO fields and a JSON sidecar), so the
+    file is written whole at the end rather than streamed.
+    """
 
     def __init__(
         self,
@@ -372,37 +377,26 @@ class WavFileSink(_ThreadedSink):
         sample_rate_hz: int,
         block_ms: int = DEFAULT_BLOCK_MS,
         max_queued_ms: int = DEFAULT_MAX_QUEUED_MS,
+        model_ids: Mapping[str, str] | None = None,
     ):
-        """Open ``path`` for writing (replacing it); raises AudioError if that fails."""
+        """Check ``path`` is writable now (an error after a long synthesis helps nobody)."""
         self.path = Path(path)
-        try:
-            self._file = self.path.open("wb")
-        except OSError as exc:
-            raise AudioError(
-                f"cannot write WAV file {self.path}: {exc.strerror or exc}; choose a writable path"
-            ) from exc
-        self._wav = wave.open(self._file, "wb")  # noqa: SIM115 - open for the sink's lifetime
-        self._wav.setnchannels(1)
-        self._wav.setsampwidth(2)
-        self._wav.setframerate(sample_rate_hz)
-        try:
-            super().__init__(sample_rate_hz, block_ms, max_queued_ms, False, "edgevox-wav-sink")
-        except ConfigError:
-            self._close_file()
-            raise
-
-    def _write(self, block: np.ndarray) -> None:
-        pcm = np.clip(np.round(block * _INT16_MAX), -_INT16_MAX, _INT16_MAX).astype("<i2")
-        self._wav.writeframes(pcm.tobytes())
+        self.model_ids = dict(model_ids or {})
+        if not self.path.parent.is_dir() or not os.access(self.path.parent, os.W_OK):
+            raise AudioError(f"cannot write WAV file {self.path}: its folder does not exist or "
+                             "is not writable; choose a writable path")
+        super().__init__(sample_rate_hz, block_ms, max_queued_ms, realtime=False)
 
     def close(self) -> None:
-        """Drop anything still queued (call :meth:`wait` first to keep it) and close the file."""
-        super().close()
-        self._close_file()
+        """Write what was played (call :meth:`wait` first to keep what is still queued)."""
+        from edgevox.trust.marking import write_marked_wav
 
-    def _close_file(self) -> None:
-        self._wav.close()  # writes the final header sizes
-        self._file.close()
+        super().close()
+        try:
+            write_marked_wav(self.path, self.played_audio(), self.sample_rate_hz,
+                             model_ids=self.model_ids, text=self.spoken_text() or None)
+        except OSError as exc:
+            raise AudioError(f"cannot write WAV file {self.path}: {exc.strerror or exc}") from exc
 
 
 class SoundDeviceSink(QueuedSink):
