@@ -170,6 +170,42 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
 
 
 # --------------------------------------------------------------------------------------------
+# speech out
+
+
+def cmd_say(args: argparse.Namespace) -> int:
+    from edgevox.text import normalize_vi
+
+    text = args.text if args.text != "-" else sys.stdin.read()
+    if args.print_normalized:
+        print(normalize_vi(text))
+        if not args.out:
+            return 0
+    from edgevox.audio.sink import SoundDeviceSink, WavFileSink
+    from edgevox.runtime.build import build_synthesizer
+    from edgevox.tts import ClauseChunker, speak_text
+
+    config = _config(args)
+    synthesizer = build_synthesizer(config, voice=args.voice)
+    if synthesizer.language != "vi":
+        print(f"warning: this voice speaks '{synthesizer.language}', not Vietnamese; Vietnamese "
+              "text will not sound right", file=sys.stderr)
+    rate = synthesizer.sample_rate_hz
+    sink = WavFileSink(args.out, rate, model_ids={"tts": args.voice or config.tts.voice}) \
+        if args.out else SoundDeviceSink(rate, device=config.audio.output_device)
+    try:
+        timings = speak_text(text, synthesizer, sink,
+                             ClauseChunker(max_chars=config.tts.max_clause_chars))
+    finally:
+        sink.close()
+    first_ms = f"{timings.first_audio_s * 1000:.0f} ms" if timings.first_audio_s else "-"
+    print(f"spoke {timings.clauses} clauses, {timings.audio_s:.2f} s of audio; first audio "
+          f"{first_ms} after the first clause; RTF {timings.rtf or 0:.3f}"
+          + (f"; wrote {args.out}" if args.out else ""), file=sys.stderr)
+    return 0
+
+
+# --------------------------------------------------------------------------------------------
 # doctor
 
 
@@ -235,6 +271,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--realtime", action="store_true", help="feed audio at real-time pace")
     _add_config_flags(p)
     p.set_defaults(func=cmd_transcribe)
+
+    p = sub.add_parser("say", help="speak Vietnamese text with the configured Piper voice")
+    p.add_argument("text", help="the text to speak (- reads standard input)")
+    p.add_argument("--out", type=Path, metavar="FILE.wav", help="write a WAV instead of playing")
+    p.add_argument("--voice", help="catalogue id of a Piper voice, or a path to its .onnx")
+    p.add_argument("--print-normalized", action="store_true",
+                   help="print the text as the voice will read it")
+    _add_config_flags(p)
+    p.set_defaults(func=cmd_say)
 
     from edgevox.trust.commands import add_commands as add_trust_commands
 

@@ -83,3 +83,20 @@ def build_listener(config: Config, store: ModelStore | None = None):
                     build_end_of_turn(config, store), chunk_ms=config.asr.chunk_ms,
                     min_speech_ms=config.vad.min_speech_ms,
                     speech_pad_ms=config.vad.speech_pad_ms)
+
+
+def build_synthesizer(config: Config, store: ModelStore | None = None, voice: str | None = None):
+    """The configured Piper voice, or ``voice`` (a catalogue id or a path to a .onnx voice)."""
+    from pathlib import Path
+
+    from edgevox.tts.piper import PiperSynthesizer
+
+    voice = voice or config.tts.voice
+    options = {"num_threads": config.tts.num_threads, "length_scale": config.tts.length_scale}
+    if voice.endswith(".onnx"):
+        return PiperSynthesizer(Path(voice), **options)
+    store = store or ModelStore()
+    entry = _entry(store, voice, "tts")
+    model_dir = store.path(entry.id)
+    onnx = next(f.name for f in entry.files if f.name.endswith(".onnx"))
+    return PiperSynthesizer(model_dir / onnx, model_dir / f"{onnx}.json", **options)
