@@ -206,6 +206,52 @@ def cmd_say(args: argparse.Namespace) -> int:
 
 
 # --------------------------------------------------------------------------------------------
+# understanding
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from edgevox.catalog import ModelStore
+    from edgevox.llm.ask import ask_main
+    from edgevox.runtime.build import llm_model_path
+
+    config = _config(args)
+    return ask_main(args.tools, args.text, args.jsonl, llm_model_path(config, ModelStore()),
+                    config.llm.n_threads, config.llm.n_ctx, sys.stdin, sys.stdout)
+
+
+# --------------------------------------------------------------------------------------------
+# the agent
+
+
+def _tool_registry(path: Path | None):
+    from edgevox.tools.home import home_tools
+    from edgevox.tools.registry import ToolRegistry
+
+    return ToolRegistry.from_file(path) if path else home_tools()
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    from edgevox.runtime.session import run_file_turn
+
+    config = _config(args)
+    report = run_file_turn(config, args.input, args.out, tools=_tool_registry(args.tools),
+                           realtime=not args.fast, print_json=args.json)
+    return 0 if report.ok else 1
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from edgevox.runtime.session import run_demo
+
+    return run_demo(_config(args), out=args.out)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from edgevox.runtime.session import run_live
+
+    return run_live(_config(args), tools=_tool_registry(args.tools))
+
+
+# --------------------------------------------------------------------------------------------
 # doctor
 
 
@@ -280,6 +326,39 @@ def build_parser() -> argparse.ArgumentParser:
                    help="print the text as the voice will read it")
     _add_config_flags(p)
     p.set_defaults(func=cmd_say)
+
+    p = sub.add_parser("ask", help="one request -> a tool call or a reply, as JSON")
+    p.add_argument("text", nargs="?", help="the request (omit with --jsonl)")
+    p.add_argument("--tools", type=Path, required=True, metavar="FILE",
+                   help="tool definitions (JSON, the format of tools.json)")
+    p.add_argument("--jsonl", action="store_true",
+                   help='read {"text": ...} lines on stdin, answer one JSON object per line')
+    _add_config_flags(p)
+    p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("chat", help="one spoken turn from a WAV file, through the whole agent")
+    p.add_argument("--in", dest="input", type=Path, required=True, metavar="IN.wav")
+    p.add_argument("--out", type=Path, metavar="REPLY.wav", help="write the reply audio here")
+    p.add_argument("--json", action="store_true", help="print every event as a JSON line")
+    p.add_argument("--tools", type=Path, metavar="FILE",
+                   help="tool definitions (default: the built-in everyday tools)")
+    p.add_argument("--fast", action="store_true",
+                   help="feed the file faster than real time (latencies are then not "
+                        "meaningful)")
+    _add_config_flags(p)
+    p.set_defaults(func=cmd_chat)
+
+    p = sub.add_parser("run", help="the live voice assistant: microphone in, speaker out")
+    p.add_argument("--tools", type=Path, metavar="FILE",
+                   help="tool definitions (default: the built-in everyday tools)")
+    _add_config_flags(p)
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("demo", help="a real Vietnamese recording end to end on the defaults")
+    p.add_argument("--out", type=Path, default=Path("edgevox-demo-reply.wav"),
+                   metavar="REPLY.wav", help="where the spoken reply is written")
+    _add_config_flags(p)
+    p.set_defaults(func=cmd_demo)
 
     from edgevox.trust.commands import add_commands as add_trust_commands
 

@@ -39,8 +39,10 @@ class AudioConfig(_Section):
 
     input_device: str | int | None = None
     output_device: str | int | None = None
-    output_block_ms: int = Field(40, ge=5, le=200, description="Playback block; barge-in "
+    output_block_ms: int = Field(40, ge=20, le=50, description="Playback block; barge-in "
                                  "stops audio within one block.")
+    barge_in: bool = Field(True, description="Speech while the agent talks interrupts it. Turn "
+                           "off for loudspeakers without echo cancellation or a headset.")
 
 
 class VadConfig(_Section):

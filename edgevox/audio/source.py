@@ -19,6 +19,7 @@ from typing import BinaryIO, Protocol
 import numpy as np
 
 from edgevox.errors import AudioError
+from edgevox.queues import put_dropping_oldest
 
 log = logging.getLogger(__name__)
 
@@ -205,17 +206,7 @@ class MicrophoneSource:
                              f"({exc}); list devices with `edgevox doctor`") from None
 
     def _on_audio(self, indata: np.ndarray, frames: int, time_info, status) -> None:
-        block = indata[:, 0].copy()
-        while True:
-            try:
-                self._queue.put_nowait(block)
-                return
-            except queue.Full:
-                try:
-                    self._queue.get_nowait()
-                    self.dropped_blocks += 1
-                except queue.Empty:
-                    pass
+        self.dropped_blocks += put_dropping_oldest(self._queue, indata[:, 0].copy())
 
     def blocks(self) -> Iterator[np.ndarray]:
         while (block := self._queue.get()) is not None:
@@ -224,4 +215,4 @@ class MicrophoneSource:
     def close(self) -> None:
         self._stream.stop()
         self._stream.close()
-        self._queue.put(None)
+        put_dropping_oldest(self._queue, None)

@@ -9,6 +9,7 @@ ModelError naming the `edgevox models pull` to run.
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from edgevox.catalog import ModelStore
 from edgevox.config import Config
@@ -87,8 +88,6 @@ def build_listener(config: Config, store: ModelStore | None = None):
 
 def build_synthesizer(config: Config, store: ModelStore | None = None, voice: str | None = None):
     """The configured Piper voice, or ``voice`` (a catalogue id or a path to a .onnx voice)."""
-    from pathlib import Path
-
     from edgevox.tts.piper import PiperSynthesizer
 
     voice = voice or config.tts.voice
@@ -100,3 +99,40 @@ def build_synthesizer(config: Config, store: ModelStore | None = None, voice: st
     model_dir = store.path(entry.id)
     onnx = next(f.name for f in entry.files if f.name.endswith(".onnx"))
     return PiperSynthesizer(model_dir / onnx, model_dir / f"{onnx}.json", **options)
+
+
+def llm_model_path(config: Config, store: ModelStore) -> Path:
+    entry = _entry(store, config.llm.model, "llm")
+    return store.path(entry.id) / next(f.name for f in entry.files if f.name.endswith(".gguf"))
+
+
+def build_understander(config: Config, store: ModelStore, tools):
+    """The LLM with ``tools``; its fixed prompt prefix is evaluated now, not on first request."""
+    from edgevox.llm import LlamaEngine, Understander
+
+    engine = LlamaEngine(llm_model_path(config, store), n_threads=config.llm.n_threads,
+                         n_ctx=config.llm.n_ctx)
+    return Understander(engine, tools, max_tokens=config.llm.max_reply_tokens)
+
+
+def build_agent(config: Config, sink, *, tools=None, store: ModelStore | None = None,
+                synthesizer=None):
+    """A ready (not yet started) :class:`~edgevox.runtime.agent.Agent` on ``sink``.
+
+    ``tools`` defaults to the built-in everyday tools (:mod:`edgevox.tools.home`). Without a
+    ``synthesizer`` the agent answers in text only (``sink`` then takes text, see
+    :class:`~edgevox.runtime.session.TranscriptSink`).
+    """
+    from edgevox.runtime.agent import Agent, History
+    from edgevox.tools.home import home_tools
+
+    store = store or ModelStore()
+    tools = tools if tools is not None else home_tools()
+    listener = build_listener(config, store)
+    understander = build_understander(config, store, tools)
+    history = History(config.llm.history_tokens,
+                      lambda text: len(understander.engine.tokenize(text)))
+    return Agent(listener=listener, understander=understander, synthesizer=synthesizer,
+                 sink=sink, tools=tools, history=history, barge_in=config.audio.barge_in,
+                 tool_timeout_s=config.llm.tool_timeout_s,
+                 max_clause_chars=config.tts.max_clause_chars)

@@ -1,0 +1,274 @@
+"""Ways to run the agent: one turn from a file (`chat`), the live loop (`run`), the demo.
+
+Also the observers that sit outside the pipeline: :class:`TurnRecorder` groups events by turn
+(for the operational log and for reports), so no stage carries logging or timing code.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from edgevox.catalog import ModelStore
+from edgevox.config import Config
+from edgevox.errors import AudioError, ModelError
+from edgevox.events import Event
+
+log = logging.getLogger(__name__)
+
+TRAILING_SILENCE_S = 2.0  # after a file, so end of turn is decided by silence, as when live
+
+
+class TranscriptSink:
+    """A sink for devices without a usable voice: clauses are "played" as text instantly.
+
+    Lets the whole loop (and its latencies up to speech synthesis) run where no voice for the
+    language is installed, without ever speaking the reply in another language.
+    """
+
+    sample_rate_hz = 16_000
+
+    def __init__(self) -> None:
+        self._texts: list[str] = []
+        self._stopped = False
+
+    def begin_utterance(self) -> None:
+        self._texts.clear()
+        self._stopped = False
+
+    def play(self, samples: np.ndarray, text: str = "") -> bool:
+        if self._stopped:
+            return False
+        self._texts.append(text)
+        return True
+
+    def stop(self) -> None:
+        self._stopped = True
+
+    def wait(self, timeout_s: float | None = None) -> bool:
+        return True
+
+    def spoken_text(self) -> str:
+        return " ".join(t for t in self._texts if t)
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+class TurnRecorder:
+    """Collects each turn's events and hands a finished turn to ``on_turn``."""
+
+    def __init__(self, subscription, on_turn: Callable[[list[Event]], None]) -> None:
+        self._subscription = subscription
+        self._on_turn = on_turn
+        self._turns: dict[int, list[Event]] = {}
+        self.thread = threading.Thread(target=self._run, name="edgevox-recorder", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        for event in self._subscription:
+            if event.turn_id == 0:
+                continue
+            self._turns.setdefault(event.turn_id, []).append(event)
+            if event.type in ("speaking_finished", "error"):
+                try:
+                    self._on_turn(self._turns.pop(event.turn_id))
+                except Exception:  # an observer must never break the agent
+                    log.exception("turn observer failed")
+
+    def close(self) -> None:
+        self._subscription.close()
+        self.thread.join(timeout=5)
+
+
+def attach_oplog(agent, config: Config, store: ModelStore) -> TurnRecorder | None:
+    """Write one operational-log line per finished turn, if the log is enabled."""
+    if not config.log.enabled:
+        return None
+    from edgevox.trust.commands import default_log_dir
+    from edgevox.trust.oplog import OperationalLog, model_fingerprints
+
+    oplog = OperationalLog(config.log.dir or default_log_dir(), privacy=config.log.privacy,
+                           max_bytes=config.log.max_bytes, keep_files=config.log.keep_files,
+                           keep_days=config.log.keep_days)
+    models = model_fingerprints(store, config.model_ids().values())
+    return TurnRecorder(agent.subscribe(), lambda events: oplog.log_turn(events, models))
+
+
+def _make_sink(config: Config, out: Path | None):
+    """Where the reply goes: a marked WAV, the speaker, or text only when no voice exists."""
+    from edgevox.audio.sink import SoundDeviceSink, WavFileSink
+
+    def factory(rate_hz: int):
+        if out is not None:
+            return WavFileSink(out, rate_hz, model_ids={"tts": config.tts.voice})
+        return SoundDeviceSink(rate_hz, device=config.audio.output_device)
+
+    return factory
+
+
+def _voice_or_none(config: Config, store: ModelStore):
+    from edgevox.runtime.build import build_synthesizer
+
+    try:
+        return build_synthesizer(config, store)
+    except ModelError as exc:
+        print(f"note: speech output skipped: {exc}", file=sys.stderr)
+        return None
+
+
+@dataclass
+class TurnReport:
+    ok: bool
+    events: list[Event] = field(default_factory=list)
+
+    def first(self, kind: str) -> Event | None:
+        return next((e for e in self.events if e.type == kind), None)
+
+
+def run_file_turn(config: Config, wav: Path, out: Path | None, *, tools=None,
+                  realtime: bool = True, print_json: bool = False, text_only: bool = False,
+                  store: ModelStore | None = None) -> TurnReport:
+    """Feed a WAV file to a fresh agent (at real-time pace), let it answer, report events."""
+    from edgevox.audio.source import WavFileSource
+    from edgevox.runtime.build import build_agent
+
+    store = store or ModelStore()
+    source = WavFileSource(wav, block_ms=20, realtime=realtime)  # a bad file fails first
+    synthesizer = None if text_only else _voice_or_none(config, store)
+    sink = (_make_sink(config, out)(synthesizer.sample_rate_hz) if synthesizer
+            else TranscriptSink())
+    agent = build_agent(config, sink, tools=tools, store=store, synthesizer=synthesizer)
+    recorder = attach_oplog(agent, config, store)
+    subscription = agent.subscribe()
+    started = time.monotonic()
+    with agent:
+        silence = np.zeros(320, dtype=np.float32)
+        blocks = list(source.blocks()) + [silence] * int(TRAILING_SILENCE_S * 50)
+        pace_from = time.monotonic()
+        for index, block in enumerate(blocks):
+            if realtime:
+                time.sleep(max(0.0, pace_from + index * 0.02 - time.monotonic()))
+            agent.feed_audio(block)
+        agent.end_of_input()
+        agent.wait_idle(timeout_s=120)
+    subscription.close()
+    if recorder:
+        recorder.close()
+    events = list(subscription)
+    for event in events:
+        if print_json:
+            print(json.dumps({**event.to_json(), "t": round(event.t - started, 4)},
+                             ensure_ascii=False))
+    report = TurnReport(ok=not any(e.type == "error" for e in events), events=events)
+    summary = turn_summary(report)
+    if print_json:
+        print(json.dumps({"type": "summary", **summary}, ensure_ascii=False))
+    else:
+        print_summary(summary)
+    return report
+
+
+def turn_summary(report: TurnReport) -> dict:
+    """The figures a person asks for: what was heard, done and said, and how fast."""
+    final = report.first("final_transcript")
+    eot = report.first("end_of_turn")
+    call = report.first("tool_call")
+    speaking = report.first("speaking_started")
+    finished = report.first("speaking_finished")
+    return {
+        "transcript": final.data["text"] if final else None,
+        "tool_call": {"name": call.data["name"], "args": call.data["arguments"]} if call
+        else None,
+        "reply": finished.data["text"] if finished else None,
+        "latency_s": speaking.data.get("latency_s") if speaking else None,
+        "eot_delay_ms": eot.data["eot_delay_ms"] if eot else None,
+        "asr_finalize_s": final.data.get("finalize_s") if final else None,
+        "llm_ttft_s": speaking.data.get("llm_ttft_s") if speaking else None,
+        "tts_first_audio_s": speaking.data.get("tts_first_audio_s") if speaking else None,
+        "errors": [e.data for e in report.events if e.type == "error"],
+    }
+
+
+def print_summary(summary: dict) -> None:
+    def fmt(value, unit="s"):
+        return "-" if value is None else f"{value:.3f} {unit}" if unit == "s" else f"{value} ms"
+
+    print(f"heard:     {summary['transcript']}")
+    if summary["tool_call"]:
+        print(f"tool call: {json.dumps(summary['tool_call'], ensure_ascii=False)}")
+    print(f"reply:     {summary['reply']}")
+    print(f"latency:   {fmt(summary['latency_s'])} from end of speech to first reply audio "
+          f"(end of turn {fmt(summary['eot_delay_ms'], 'ms')}, ASR final "
+          f"{fmt(summary['asr_finalize_s'])}, LLM first token {fmt(summary['llm_ttft_s'])}, "
+          f"TTS first audio {fmt(summary['tts_first_audio_s'])})")
+    for error in summary["errors"]:
+        print(f"error:     {error}")
+
+
+def run_demo(config: Config, out: Path) -> int:
+    """The README's main command: a real Vietnamese recording through the whole agent, then a
+    typed request that exercises a tool call."""
+    store = ModelStore()
+    sample = store.path("sample-vi-speech") / "sample.wav"
+    print(f"== spoken turn: {sample.name} (a real Northern Vietnamese recording)")
+    voice = _voice_or_none(config, store)
+    run_file_turn(config, sample, out if voice else None, text_only=voice is None, store=store)
+    if voice:
+        print(f"reply audio: {out} (marked as AI-generated; sidecar {out}.json)")
+    print("\n== typed request (the demo bundles no spoken command): 'hẹn giờ mười lăm phút'")
+    from edgevox.runtime.build import build_understander
+    from edgevox.tools.home import home_tools
+
+    tools = home_tools()
+    understander = build_understander(config, store, tools)
+    result = understander.ask("hẹn giờ mười lăm phút")
+    print(f"tool call: {json.dumps(result.to_dict(), ensure_ascii=False)}")
+    if result.tool:
+        print(f"confirmation: {tools.invoke(result.tool, result.args).value}")
+    return 0
+
+
+def run_live(config: Config, tools=None) -> int:
+    """Microphone in, speaker out, until Ctrl-C."""
+    from edgevox.audio.source import MicrophoneSource
+    from edgevox.runtime.build import build_agent, build_synthesizer
+    from edgevox.trust.marking import DISCLOSURE_VI
+
+    store = ModelStore()
+    synthesizer = build_synthesizer(config, store)
+    sink = _make_sink(config, None)(synthesizer.sample_rate_hz)
+    agent = build_agent(config, sink, tools=tools, store=store, synthesizer=synthesizer)
+    recorder = attach_oplog(agent, config, store)
+    try:
+        microphone = MicrophoneSource(config.audio.input_device)
+    except AudioError:
+        sink.close()
+        raise
+    subscription = agent.subscribe()
+    with agent:
+        if config.log.disclose_ai:
+            agent.say(DISCLOSURE_VI)
+        threading.Thread(target=lambda: [agent.feed_audio(b) for b in microphone.blocks()],
+                         daemon=True).start()
+        print("listening (Ctrl-C to stop)")
+        try:
+            for event in subscription:
+                if event.type in ("final_transcript", "tool_call", "speaking_started",
+                                  "speaking_finished", "interrupted", "error"):
+                    print(json.dumps(event.to_json(), ensure_ascii=False), flush=True)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            microphone.close()
+    if recorder:
+        recorder.close()
+    return 0
