@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from edgevox.errors import ModelError
+from edgevox.files import atomic_write
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -428,10 +429,8 @@ class ModelStore:
             return {"files": {}}
 
     def _write_manifest(self, model_id: str, manifest: dict) -> None:
-        path = self.model_dir(model_id) / MANIFEST_NAME
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(manifest, indent=1, sort_keys=True), encoding="utf-8")
-        os.replace(tmp, path)
+        atomic_write(self.model_dir(model_id) / MANIFEST_NAME,
+                     json.dumps(manifest, indent=1, sort_keys=True).encode())
 
     def expected_sha256(self, entry: ModelEntry, f: ModelFile) -> str:
         return f.sha256 or self._manifest(entry.id)["files"].get(f.name, {}).get("sha256", "")

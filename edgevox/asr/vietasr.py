@@ -17,12 +17,11 @@ from __future__ import annotations
 import hashlib
 import logging
 import mmap
-import os
 import struct
-import tempfile
 from pathlib import Path
 
 from edgevox.errors import ModelError
+from edgevox.files import atomic_write
 
 logger = logging.getLogger(__name__)
 
@@ -391,22 +390,8 @@ def build_sherpa_model(native_lib: Path, out_dir: Path) -> dict[str, Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     onnx_bytes, vocab_bytes = extract_native_blobs(native_lib)
     _check_tokens(vocab_bytes)
-    tokens_path = _write_atomic(out_dir / "tokens.txt", vocab_bytes)
-    model_path = _write_atomic(out_dir / "model.onnx", wrap_for_sherpa(onnx_bytes))
+    tokens_path, model_path = out_dir / "tokens.txt", out_dir / "model.onnx"
+    atomic_write(tokens_path, vocab_bytes)
+    atomic_write(model_path, wrap_for_sherpa(onnx_bytes))
     logger.info("wrote %s and %s", model_path, tokens_path)
     return {"model.onnx": model_path, "tokens.txt": tokens_path}
-
-
-def _write_atomic(path: Path, data: bytes) -> Path:
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.fchmod(fd, 0o644)  # mkstemp creates 0600; the model store is shared read-only data
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
-    return path

@@ -1,0 +1,124 @@
+"""The whole agent on real models: real speech in, tool call or reply, real audio out, barge-in.
+
+The Vietnamese Piper voice cannot be fetched on the machines that run this suite, so the agent
+speaks with the English joe voice here: these tests check the pipeline, its events and its
+timing, not how the reply sounds.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from edgevox.audio.sink import MemorySink
+from edgevox.audio.source import read_wav
+from edgevox.catalog import ModelStore
+from edgevox.config import load_config
+from edgevox.runtime.build import build_agent, build_synthesizer
+
+pytestmark = pytest.mark.models
+MODELS = ("vietasr-streaming-ctc", "silero-vad", "smart-turn-v3.2", "qwen2.5-coder-1.5b-q4km",
+          "piper-en_US-joe-medium")
+ASK_TIME = "common_voice_vi_23790300.wav"  # "... Bây giờ là mấy giờ" (what time is it now)
+SPEECH = "common_voice_vi_23801915.wav"
+
+
+@pytest.fixture(scope="module")
+def config(model_dir):
+    for model_id in MODELS:
+        model_dir(model_id)
+    return load_config(environ={}, overrides={"tts": {"voice": "piper-en_US-joe-medium"},
+                                              "log": {"enabled": False}})
+
+
+@pytest.fixture(scope="module")
+def agent(config):
+    store = ModelStore()
+    synthesizer = build_synthesizer(config, store)
+    sink = MemorySink(synthesizer.sample_rate_hz, block_ms=config.audio.output_block_ms)
+    agent = build_agent(config, sink, store=store, synthesizer=synthesizer)
+    with agent:
+        yield agent
+
+
+def feed(agent, audio: np.ndarray, realtime: bool = True) -> None:
+    started = time.monotonic()
+    for index, start in enumerate(range(0, len(audio), 320)):
+        if realtime:
+            time.sleep(max(0.0, started + index * 0.02 - time.monotonic()))
+        agent.feed_audio(audio[start:start + 320])
+
+
+def silence(seconds: float) -> np.ndarray:
+    return np.zeros(int(16000 * seconds), dtype=np.float32)
+
+
+def collect(subscription, until: str, timeout_s: float = 90.0) -> list:
+    events, deadline = [], time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        event = subscription.get(timeout_s=0.5)
+        if event is not None:
+            events.append(event)
+            if event.type == until:
+                return events
+    raise AssertionError(f"no {until} within {timeout_s} s: {[e.type for e in events]}")
+
+
+def test_spoken_request_to_tool_call_to_spoken_reply(agent, eval_dir):
+    audio, _ = read_wav(eval_dir / "asr-cv-vi-dev" / ASK_TIME)
+    subscription = agent.subscribe()
+    feed(agent, np.concatenate([silence(0.3), audio, silence(2.0)]))
+    events = collect(subscription, "speaking_finished")
+    subscription.close()
+    types = [e.type for e in events]
+    expected = ["speech_started", "partial_transcript", "end_of_turn", "final_transcript",
+                "llm_first_token", "tool_call", "tool_result", "speaking_started",
+                "speaking_finished"]
+    positions = [types.index(kind) for kind in expected]
+    assert positions == sorted(positions), types
+    assert all(a.t <= b.t for a, b in zip(events, events[1:], strict=False))
+    call = events[types.index("tool_call")]
+    assert call.data["name"] == "get_time"
+    speaking = events[types.index("speaking_started")]
+    assert 0 < speaking.data["latency_s"] < 10
+    finished = events[types.index("speaking_finished")]
+    assert finished.data["text"].startswith("Bây giờ là")
+    assert agent.sink.played_audio().size > 0
+    assert agent.history.messages()[-1]["content"] == finished.data["text"]
+
+
+def test_barge_in_stops_playback_and_cancels_generation(agent, eval_dir):
+    speech, _ = read_wav(eval_dir / "asr-cv-vi-dev" / SPEECH)
+    subscription = agent.subscribe()
+    turn = agent.ask_text("kể cho tôi nghe một câu chuyện cổ tích thật dài về Thánh Gióng")
+    before = collect(subscription, "speaking_started")
+    assert "tool_call" not in [e.type for e in before]  # a story is a reply, not a tool
+    time.sleep(0.5)  # let it talk for a moment
+    engine = agent.understander.engine
+    generating = not turn.cancel.is_set() and agent._current is turn
+    played_before = agent.sink.report().played_s
+    feed(agent, np.concatenate([speech[:16000 * 2]]))  # the person starts talking
+    events = collect(subscription, "interrupted", timeout_s=10)
+    interrupted = events[-1]
+    assert turn.cancel.is_set()
+    stop_t = time.monotonic()
+    time.sleep(0.3)
+    played_after_stop = agent.sink.report().played_s
+    time.sleep(0.3)
+    assert agent.sink.report().played_s == played_after_stop  # nothing plays after the stop
+    assert played_after_stop >= played_before
+    heard = interrupted.data["heard_text"]
+    assert heard, "some of the reply was heard before the interruption"
+    finished = collect(subscription, "speaking_finished", timeout_s=10)[-1]
+    assert finished.data["interrupted"] and finished.turn_id == turn.turn_id
+    if generating:
+        assert engine.last_stats.cancelled
+    subscription.close()
+    assert time.monotonic() - stop_t < 10
+    agent.wait_idle(timeout_s=60)
+    history = agent.history.messages()
+    spoken_entry = next(m for m in reversed(history) if m["role"] == "assistant"
+                        and m["content"] == turn.heard_text)
+    assert spoken_entry["content"] == heard
