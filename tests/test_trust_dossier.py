@@ -62,8 +62,8 @@ def test_dossier_lists_every_loaded_model_with_licences(home, tmp_path):
     silero = next(m for m in dossier["models"] if m["id"] == "silero-vad")
     assert silero["files"][0]["sha256"] == store.catalog.get("silero-vad").files[0].sha256
     assert silero["files"][0]["sha256_origin"] == "catalogue"
-    asr = next(m for m in dossier["models"] if m["id"] == "vietasr-streaming-ctc")
-    assert asr["files"][0]["sha256"] is None  # recorded only when pulled
+    voice = next(m for m in dossier["models"] if m["id"] == "piper-vi_VN-vais1000-medium")
+    assert voice["files"][0]["sha256"] is None  # BLAKE3-pinned: sha256 recorded when pulled
     # the default ASR's licence is unknown: the dossier must say it is not cleared
     assert any(p.startswith("vietasr-streaming-ctc") for p in dossier["licence_problems"])
     assert dossier["logging"]["current"]["records"] == 1

@@ -259,10 +259,10 @@ def test_model_fingerprints_from_the_real_catalogue(tmp_path):
     zipformer = store.catalog.get("zipformer-vi-2025-04-20")
     listing = "".join(f"{f.sha256}  {f.name}\n" for f in sorted(zipformer.files,
                                                                key=lambda f: f.name))
-    assert model_fingerprints(store, ["silero-vad", "vietasr-streaming-ctc",
+    assert model_fingerprints(store, ["silero-vad", "piper-vi_VN-vais1000-medium",
                                       "zipformer-vi-2025-04-20"]) == {
         "silero-vad": MODELS["silero-vad"],
-        "vietasr-streaming-ctc": "unknown",  # model.onnx's hash is recorded at first pull
+        "piper-vi_VN-vais1000-medium": "unknown",  # BLAKE3-pinned: sha256 known once pulled
         "zipformer-vi-2025-04-20": hashlib.sha256(listing.encode()).hexdigest(),
     }
 
