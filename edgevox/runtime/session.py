@@ -6,12 +6,13 @@ Also the observers that sit outside the pipeline: :class:`TurnRecorder` groups e
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,7 +20,7 @@ import numpy as np
 
 from edgevox.catalog import ModelStore
 from edgevox.config import Config
-from edgevox.errors import AudioError, ModelError
+from edgevox.errors import ModelError
 from edgevox.events import Event
 
 log = logging.getLogger(__name__)
@@ -134,47 +135,73 @@ class TurnReport:
         return next((e for e in self.events if e.type == kind), None)
 
 
-def run_file_turn(config: Config, wav: Path, out: Path | None, *, tools=None,
-                  realtime: bool = True, print_json: bool = False, text_only: bool = False,
-                  store: ModelStore | None = None) -> TurnReport:
-    """Feed a WAV file to a fresh agent (at real-time pace), let it answer, report events."""
-    from edgevox.audio.source import WavFileSource
+@contextlib.contextmanager
+def agent_session(config: Config, out: Path | None, *, tools=None, text_only: bool = False,
+                  store: ModelStore | None = None) -> Iterator:
+    """A started agent replying into ``out`` (a marked WAV) or the speaker, with the
+    operational log attached; text only when no voice for it is installed."""
     from edgevox.runtime.build import build_agent
 
     store = store or ModelStore()
-    source = WavFileSource(wav, block_ms=20, realtime=realtime)  # a bad file fails first
     synthesizer = None if text_only else _voice_or_none(config, store)
     sink = (_make_sink(config, out)(synthesizer.sample_rate_hz) if synthesizer
             else TranscriptSink())
     agent = build_agent(config, sink, tools=tools, store=store, synthesizer=synthesizer)
     recorder = attach_oplog(agent, config, store)
+    try:
+        with agent:
+            yield agent
+    finally:
+        if recorder:
+            recorder.close()
+
+
+def _collect_until_idle(agent, act: Callable[[], object]) -> list[Event]:
     subscription = agent.subscribe()
-    started = time.monotonic()
-    with agent:
+    act()
+    agent.wait_idle(timeout_s=120)
+    subscription.close()
+    return list(subscription)
+
+
+def play_file(agent, source, realtime: bool = True) -> list[Event]:
+    """Feed a source's audio (then trailing silence) like a microphone; return the events."""
+
+    def feed() -> None:
         silence = np.zeros(320, dtype=np.float32)
-        blocks = list(source.blocks()) + [silence] * int(TRAILING_SILENCE_S * 50)
+        blocks = [*source.blocks(), *[silence] * int(TRAILING_SILENCE_S * 50)]
         pace_from = time.monotonic()
         for index, block in enumerate(blocks):
             if realtime:
                 time.sleep(max(0.0, pace_from + index * 0.02 - time.monotonic()))
             agent.feed_audio(block)
         agent.end_of_input()
-        agent.wait_idle(timeout_s=120)
-    subscription.close()
-    if recorder:
-        recorder.close()
-    events = list(subscription)
-    for event in events:
-        if print_json:
-            print(json.dumps({**event.to_json(), "t": round(event.t - started, 4)},
-                             ensure_ascii=False))
+
+    return _collect_until_idle(agent, feed)
+
+
+def report_turn(events: list[Event], print_json: bool) -> TurnReport:
     report = TurnReport(ok=not any(e.type == "error" for e in events), events=events)
     summary = turn_summary(report)
     if print_json:
+        start = events[0].t if events else 0.0
+        for event in events:
+            print(json.dumps({**event.to_json(), "t": round(event.t - start, 4)},
+                             ensure_ascii=False))
         print(json.dumps({"type": "summary", **summary}, ensure_ascii=False))
     else:
         print_summary(summary)
     return report
+
+
+def run_file_turn(config: Config, wav: Path, out: Path | None, *, tools=None,
+                  realtime: bool = True, print_json: bool = False) -> TurnReport:
+    """`edgevox chat`: one WAV through a fresh agent at real-time pace, events reported."""
+    from edgevox.audio.source import WavFileSource
+
+    source = WavFileSource(wav, block_ms=20)  # a bad file fails before models load
+    with agent_session(config, out, tools=tools) as agent:
+        return report_turn(play_file(agent, source, realtime), print_json)
 
 
 def turn_summary(report: TurnReport) -> dict:
@@ -216,59 +243,44 @@ def print_summary(summary: dict) -> None:
 
 def run_demo(config: Config, out: Path) -> int:
     """The README's main command: a real Vietnamese recording through the whole agent, then a
-    typed request that exercises a tool call."""
+    typed request that exercises a tool call, in one session."""
+    from edgevox.audio.source import WavFileSource
+
     store = ModelStore()
     sample = store.path("sample-vi-speech") / "sample.wav"
-    print(f"== spoken turn: {sample.name} (a real Northern Vietnamese recording)")
-    voice = _voice_or_none(config, store)
-    run_file_turn(config, sample, out if voice else None, text_only=voice is None, store=store)
-    if voice:
-        print(f"reply audio: {out} (marked as AI-generated; sidecar {out}.json)")
-    print("\n== typed request (the demo bundles no spoken command): 'hẹn giờ mười lăm phút'")
-    from edgevox.runtime.build import build_understander
-    from edgevox.tools.home import home_tools
-
-    tools = home_tools()
-    understander = build_understander(config, store, tools)
-    result = understander.ask("hẹn giờ mười lăm phút")
-    print(f"tool call: {json.dumps(result.to_dict(), ensure_ascii=False)}")
-    if result.tool:
-        print(f"confirmation: {tools.invoke(result.tool, result.args).value}")
+    with agent_session(config, out, store=store) as agent:
+        print(f"== spoken turn: {sample.name} (a real Northern Vietnamese recording)")
+        report_turn(play_file(agent, WavFileSource(sample, block_ms=20)), print_json=False)
+        request = "hẹn giờ mười lăm phút"
+        print(f"\n== typed request (the demo bundles no spoken command): '{request}'")
+        report_turn(_collect_until_idle(agent, lambda: agent.ask_text(request)),
+                    print_json=False)
+        spoke = agent.synthesizer is not None
+    if spoke:
+        print(f"\nreply audio: {out} (marked as AI-generated; sidecar {out}.json)")
     return 0
 
 
 def run_live(config: Config, tools=None) -> int:
     """Microphone in, speaker out, until Ctrl-C."""
     from edgevox.audio.source import MicrophoneSource
-    from edgevox.runtime.build import build_agent, build_synthesizer
     from edgevox.trust.marking import DISCLOSURE_VI
 
-    store = ModelStore()
-    synthesizer = build_synthesizer(config, store)
-    sink = _make_sink(config, None)(synthesizer.sample_rate_hz)
-    agent = build_agent(config, sink, tools=tools, store=store, synthesizer=synthesizer)
-    recorder = attach_oplog(agent, config, store)
+    microphone = MicrophoneSource(config.audio.input_device)  # no device: fail before loading
     try:
-        microphone = MicrophoneSource(config.audio.input_device)
-    except AudioError:
-        sink.close()
-        raise
-    subscription = agent.subscribe()
-    with agent:
-        if config.log.disclose_ai:
-            agent.say(DISCLOSURE_VI)
-        threading.Thread(target=lambda: [agent.feed_audio(b) for b in microphone.blocks()],
-                         daemon=True).start()
-        print("listening (Ctrl-C to stop)")
-        try:
+        with agent_session(config, None, tools=tools) as agent:
+            subscription = agent.subscribe()
+            if config.log.disclose_ai:
+                agent.say(DISCLOSURE_VI)
+            threading.Thread(target=lambda: [agent.feed_audio(b) for b in microphone.blocks()],
+                             name="edgevox-microphone", daemon=True).start()
+            print("listening (Ctrl-C to stop)", file=sys.stderr)
             for event in subscription:
                 if event.type in ("final_transcript", "tool_call", "speaking_started",
                                   "speaking_finished", "interrupted", "error"):
                     print(json.dumps(event.to_json(), ensure_ascii=False), flush=True)
-        except KeyboardInterrupt:
-            pass
-        finally:
-            microphone.close()
-    if recorder:
-        recorder.close()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        microphone.close()
     return 0
