@@ -79,3 +79,13 @@ def test_doctor_reports_versions_hardware_audio_and_models(tmp_path):
     for needle in ("sherpa-onnx:", "llama-cpp-python:", "cores:", "audio devices:",
                    "vietasr-streaming-ctc: not installed"):
         assert needle in result.stdout
+
+
+def test_public_api_names_resolve_lazily():
+    code = ("import sys, edgevox; assert 'edgevox.runtime.session' not in sys.modules;"
+            "assert callable(edgevox.open_agent) and edgevox.load_config().profile == 'x86';"
+            "assert 'llama_cpp' not in sys.modules and 'sherpa_onnx' not in sys.modules;"
+            "print(sorted(edgevox.__all__))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert "open_agent" in out.stdout

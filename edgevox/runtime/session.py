@@ -156,6 +156,14 @@ def agent_session(config: Config, out: Path | None, *, tools=None, text_only: bo
             recorder.close()
 
 
+def open_agent(config: Config | None = None, out: Path | None = None, *, tools=None):
+    """The embedding entry point: a started agent on the default (or given) configuration,
+    replying through the speaker, or into the WAV file ``out``."""
+    from edgevox.config import load_config
+
+    return agent_session(config or load_config(), out, tools=tools)
+
+
 def _collect_until_idle(agent, act: Callable[[], object]) -> list[Event]:
     subscription = agent.subscribe()
     act()
