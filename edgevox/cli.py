@@ -23,7 +23,9 @@ log = logging.getLogger("edgevox")
 def _config(args: argparse.Namespace):
     from edgevox.config import load_config
 
-    return load_config(getattr(args, "config", None), getattr(args, "profile", None))
+    overrides = {"commercial": True} if getattr(args, "commercial", False) else None
+    return load_config(getattr(args, "config", None), getattr(args, "profile", None),
+                       overrides=overrides)
 
 
 # --------------------------------------------------------------------------------------------
@@ -276,6 +278,9 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", type=Path, help="edgevox.toml to read (default: "
                         "$EDGEVOX_CONFIG, then ./edgevox.toml)")
     parser.add_argument("--profile", help="device profile: x86, pi5, orin-nano")
+    if parser.prog.split()[-1] != "licenses":  # there --commercial only checks, loads nothing
+        parser.add_argument("--commercial", action="store_true",
+                            help="refuse to load any model not cleared for commercial use")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -27,3 +27,7 @@ class AudioError(EdgevoxError):
 
 class ToolError(EdgevoxError):
     """A tool definition is invalid, or a tool call failed."""
+
+
+class LicenceError(EdgevoxError):
+    """Commercial mode refused a model that is not cleared for commercial use."""

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from edgevox.catalog import ModelStore
 from edgevox.config import Config
-from edgevox.errors import ConfigError, ModelError
+from edgevox.errors import ConfigError, LicenceError, ModelError
 
 log = logging.getLogger(__name__)
 
@@ -25,17 +25,25 @@ ASR_KINDS = {
 }
 
 
-def _entry(store: ModelStore, model_id: str, task: str):
+def _entry(config: Config, store: ModelStore, model_id: str, task: str):
+    """The catalogue entry a stage loads, checked for its task and, under ``commercial``, for
+    its licence: the licence gate sits here so no stage can load a model around it."""
     entry = store.catalog.get(model_id)
     if entry.task != task:
         raise ConfigError(f"model '{model_id}' is a {entry.task} model, not {task}")
+    if config.commercial:
+        from edgevox.licensing import commercial_problems
+
+        problems = commercial_problems([entry], store.catalog)
+        if problems:
+            raise LicenceError(f"commercial mode refuses to load {problems[0]}")
     return entry
 
 
 def build_recognizer(config: Config, store: ModelStore):
     from edgevox.asr.sherpa import load_recognizer
 
-    entry = _entry(store, config.asr.model, "asr")
+    entry = _entry(config, store, config.asr.model, "asr")
     if entry.format not in ASR_KINDS:
         raise ConfigError(f"ASR model '{entry.id}' has format '{entry.format}', which edgevox "
                           f"cannot run; use one of: {', '.join(ASR_KINDS)}")
@@ -47,7 +55,7 @@ def build_vad(config: Config, store: ModelStore):
     from edgevox.vad import load_vad
 
     vad = config.vad
-    model_dir = store.path(_entry(store, vad.model, "vad").id) if vad.backend == "silero" \
+    model_dir = store.path(_entry(config, store, vad.model, "vad").id) if vad.backend == "silero" \
         else None
     return load_vad(vad.backend, model_path=model_dir / "silero_vad.onnx" if model_dir else None,
                     aggressiveness=vad.webrtc_aggressiveness, frame_ms=vad.frame_ms,
@@ -61,7 +69,7 @@ def build_end_of_turn(config: Config, store: ModelStore):
     turn = config.turn
     smart_turn = None
     if turn.smart_turn != "off":
-        entry = _entry(store, turn.model, "turn")
+        entry = _entry(config, store, turn.model, "turn")
         try:
             model_dir = store.path(entry.id)
         except ModelError:
@@ -95,14 +103,14 @@ def build_synthesizer(config: Config, store: ModelStore | None = None, voice: st
     if voice.endswith(".onnx"):
         return PiperSynthesizer(Path(voice), **options)
     store = store or ModelStore()
-    entry = _entry(store, voice, "tts")
+    entry = _entry(config, store, voice, "tts")
     model_dir = store.path(entry.id)
     onnx = next(f.name for f in entry.files if f.name.endswith(".onnx"))
     return PiperSynthesizer(model_dir / onnx, model_dir / f"{onnx}.json", **options)
 
 
 def llm_model_path(config: Config, store: ModelStore) -> Path:
-    entry = _entry(store, config.llm.model, "llm")
+    entry = _entry(config, store, config.llm.model, "llm")
     return store.path(entry.id) / next(f.name for f in entry.files if f.name.endswith(".gguf"))
 
 
