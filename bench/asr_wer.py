@@ -21,27 +21,13 @@ import os
 import statistics
 import subprocess
 import sys
-import unicodedata
 from pathlib import Path
+
+from edgevox.bench.runner import edit_distance, normalise
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TARGET_WER = 0.10
 TARGET_RTF = 0.15
-
-
-def normalise(text: str) -> list[str]:
-    text = unicodedata.normalize("NFC", text).lower()
-    kept = "".join(c if (c.isalnum() or c.isspace()) else " " for c in text)
-    return kept.split()
-
-
-def edit_distance(ref: list[str], hyp: list[str]) -> int:
-    row = list(range(len(hyp) + 1))
-    for i, r in enumerate(ref, 1):
-        previous, row[0] = row[0], i
-        for j, h in enumerate(hyp, 1):
-            previous, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, previous + (r != h))
-    return row[-1]
 
 
 def transcribe(files: list[Path], threads: int) -> list[dict]:

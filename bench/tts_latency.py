@@ -17,7 +17,6 @@ medium voices share one phoneme id map, so the model then sees the same phoneme 
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import resource
@@ -27,30 +26,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from edgevox.audio.sink import MemorySink
+from edgevox.bench.runner import PARAGRAPHS, as_vietnamese, speak_all
 from edgevox.errors import EdgevoxError
-from edgevox.tts import PiperSynthesizer, SpeechTimings, speak_text
+from edgevox.tts import PiperSynthesizer
 
 DEFAULT_VOICE_ID = "piper-en_US-joe-medium"
 DEV_VOICE_DIR = Path("/tmp/edgevox-dev-models") / DEFAULT_VOICE_ID
 TARGET_FIRST_AUDIO_MS = 200.0
 TARGET_RTF = 0.2
-
-PARAGRAPHS = [
-    "Dạ, hôm nay là thứ Hai, ngày 15/9/2025. Ở Hà Nội trời nhiều mây, nhiệt độ từ 24 đến "
-    "31 độ C, độ ẩm khoảng 78%, chiều tối có thể có mưa rào và dông rải rác, bạn nhớ mang "
-    "theo áo mưa khi ra ngoài nhé.",
-    "Chuyến tàu SE1 khởi hành lúc 19:30 từ ga Hà Nội và dự kiến đến ga Sài Gòn lúc 04:15 "
-    "sáng ngày 17/9. Giá vé giường nằm khoang bốn là 1.250.000 đồng, vé ngồi mềm điều hoà "
-    "là 890.000 đồng, trẻ em dưới 6 tuổi được miễn phí nếu đi cùng người lớn.",
-    "Tôi đã đặt báo thức lúc 6 giờ 45 phút sáng mai, bật đèn phòng khách ở mức 60% và hạ "
-    "nhiệt độ điều hoà phòng ngủ xuống 26 độ; nếu bạn muốn tôi nhắc uống thuốc vào lúc "
-    "8 giờ tối mỗi ngày trong tuần này thì hãy nói lại cho tôi biết nhé.",
-    "Theo số liệu năm 2024, dân số TP.HCM vào khoảng 9,5 triệu người, diện tích hơn "
-    "2.095 km², và thành phố có 16 quận, 1 thành phố trực thuộc cùng 5 huyện ngoại thành "
-    "trải dài từ Củ Chi ở phía tây bắc cho tới Cần Giờ giáp biển Đông ở phía đông nam.",
-]
-
 
 def default_voice_dir() -> Path:
     """The joe voice from the catalogue when it is available, else the development copy."""
@@ -59,31 +42,6 @@ def default_voice_dir() -> Path:
     except ImportError:
         return DEV_VOICE_DIR
     return ensure_model(DEFAULT_VOICE_ID)
-
-
-def as_vietnamese(voice_dir: Path, work_dir: Path) -> Path:
-    """The voice in ``voice_dir``, relabelled as Vietnamese in ``work_dir`` if it is not."""
-    models = list(voice_dir.glob("*.onnx"))
-    if len(models) != 1:
-        return voice_dir  # PiperSynthesizer.from_dir explains what is wrong
-    model = models[0]
-    config_path = model.with_name(model.name + ".json")
-    config = json.loads(config_path.read_text(encoding="utf-8"))
-    if config.get("language", {}).get("family") == "vi":
-        return voice_dir
-    config["espeak"] = {"voice": "vi"}
-    config["language"] = {"code": "vi_VN", "family": "vi"}
-    (work_dir / model.name).symlink_to(model.resolve())
-    (work_dir / config_path.name).write_text(json.dumps(config), encoding="utf-8")
-    return work_dir
-
-
-def speak_all(synth: PiperSynthesizer) -> list[SpeechTimings]:
-    timings = []
-    for paragraph in PARAGRAPHS:
-        with MemorySink(synth.sample_rate_hz, realtime=False) as sink:
-            timings.append(speak_text(paragraph, synth, sink))
-    return timings
 
 
 def peak_rss_mb() -> float:

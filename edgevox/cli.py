@@ -365,8 +365,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config_flags(p)
     p.set_defaults(func=cmd_demo)
 
+    from edgevox.bench.commands import add_commands as add_bench_commands
+    from edgevox.server.commands import add_commands as add_server_commands
     from edgevox.trust.commands import add_commands as add_trust_commands
 
+    add_server_commands(sub)
+    add_bench_commands(sub)
     add_trust_commands(sub)
 
     p = sub.add_parser("doctor", help="versions, hardware, audio devices and models")

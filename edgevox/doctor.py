@@ -13,7 +13,7 @@ from pathlib import Path
 
 from edgevox.config import Config
 
-DEPENDENCIES = ("numpy", "pydantic", "sherpa-onnx", "onnxruntime", "onnx", "piper-tts",
+DEPENDENCIES = ("numpy", "pydantic", "sherpa-onnx", "onnxruntime", "onnx", "protobuf", "piper-tts",
                 "llama-cpp-python", "webrtcvad-wheels", "sounddevice", "soxr", "aiohttp",
                 "tqdm", "blake3", "psutil")
 

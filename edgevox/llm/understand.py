@@ -23,6 +23,7 @@ import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from edgevox.errors import ToolError
@@ -208,12 +209,14 @@ class Understander:
         examples: Sequence[tuple[str, Example]] = (),
         max_tokens: int = 100,
         warm: bool = True,
+        state_dir: Path | None = None,
     ) -> None:
         if not tools:
             raise ToolError("register at least one tool")
         self.engine = engine
         self.tools = tools
         self.max_tokens = max_tokens
+        self.state_dir = state_dir
         self._messages = build_messages(tools, select_examples(tools, examples))
         rendered = engine.format_chat([*self._messages, {"role": "user", "content": _SEPARATOR}])
         prefix, _, suffix = rendered.partition(_SEPARATOR)
@@ -227,13 +230,14 @@ class Understander:
         """Length of the fixed prompt prefix in tokens."""
         return len(self._prefix)
 
-    def warm(self) -> float:
-        """Evaluate the fixed prefix into the KV cache; returns the seconds it took."""
+    def warm(self) -> int:
+        """Put the fixed prefix in the KV cache (from ``state_dir`` when saved there before);
+        returns the tokens that had to be evaluated."""
         start = time.perf_counter()
-        n = self.engine.warm(self._prefix)
+        n = self.engine.warm(self._prefix, self.state_dir)
         elapsed = time.perf_counter() - start
         logger.info("prefix: %d tokens, %d evaluated in %.1f s", len(self._prefix), n, elapsed)
-        return elapsed
+        return n
 
     def _prompt_prefix(self, history: Sequence[dict[str, str]]) -> list[int]:
         """The fixed prefix, followed by earlier turns of the conversation when there are any.

@@ -1,0 +1,147 @@
+"""The understanding stage on the real default model (Qwen2.5-Coder-1.5B-Instruct Q4_K_M).
+
+One engine per module: loading it and warming the fixed prompt prefix is the expensive part.
+The requests below are written for these tests, not taken from the evaluation sets.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+import time
+
+import pytest
+
+from edgevox.errors import ModelError
+from edgevox.llm.understand import ReplyChunk, Understander, Understanding
+from edgevox.tools.registry import ToolRegistry
+
+pytestmark = [pytest.mark.models, pytest.mark.slow]
+
+MODEL_ID = "qwen2.5-coder-1.5b-q4km"
+SMALL_MODEL_ID = "qwen2.5-coder-0.5b-q4km"
+
+
+def gguf(model_dir, model_id: str):
+    return next(model_dir(model_id).glob("*.gguf"))
+
+
+@pytest.fixture(scope="module")
+def understander(model_dir, eval_dir):
+    from edgevox.llm.engine import LlamaEngine
+
+    engine = LlamaEngine(gguf(model_dir, MODEL_ID), n_threads=2, n_ctx=2048)
+    yield Understander(engine, ToolRegistry.from_file(eval_dir / "tools.json"))
+    engine.close()
+
+
+def test_tool_request_gives_the_right_call(understander):
+    timer = understander.ask("hẹn giờ mười lăm phút nhé")
+    assert (timer.tool, timer.args) == ("set_timer", {"duration_seconds": 900})
+    light = understander.ask("tắt giúp tôi cái đèn trong phòng khách")
+    assert light.tool == "control_device"
+    assert light.args == {"device": "light", "action": "off", "room": "living_room"}
+    assert light.ttft_s is not None and light.total_s >= light.ttft_s
+
+
+def test_request_no_tool_fits_gets_a_reply(understander):
+    result = understander.ask("bạn có khỏe không")
+    assert result.tool is None
+    assert result.reply and len(result.reply) > 3
+    assert result.to_dict()["tool"] is None
+
+
+def test_reply_streams_before_it_is_complete(understander):
+    start = time.perf_counter()
+    arrivals: list[tuple[float, str]] = []
+    final = None
+    for event in understander.stream("kể cho tôi nghe một chút về Vịnh Hạ Long"):
+        if isinstance(event, ReplyChunk):
+            arrivals.append((time.perf_counter() - start, event.text))
+        else:
+            final = event
+    done = time.perf_counter() - start
+    assert isinstance(final, Understanding) and final.tool is None
+    assert len(arrivals) >= 3
+    assert "".join(text for _, text in arrivals).strip() == final.reply
+    assert arrivals[0][0] < done - 0.2  # the first words came well before the end
+
+
+def test_cancel_stops_within_one_token(understander):
+    cancel = threading.Event()
+    generated_at_cancel = -1
+    after_cancel = 0
+    final = None
+    for event in understander.stream("hãy kể một câu chuyện dài về con mèo và con chó", cancel):
+        if isinstance(event, ReplyChunk):
+            if cancel.is_set():
+                after_cancel += 1
+            else:
+                cancel.set()
+                generated_at_cancel = understander.engine.last_stats.generated_tokens
+        else:
+            final = event
+    stats = understander.engine.last_stats
+    assert final is not None and final.cancelled and stats.cancelled
+    assert stats.generated_tokens <= generated_at_cancel + 1
+    assert after_cancel <= 1
+
+
+def test_prefix_cache_means_a_request_pays_only_for_itself(understander):
+    prefix = understander.prefix_tokens
+    first = understander.ask("mở bài Bèo Dạt Mây Trôi")
+    second = understander.ask("bây giờ là mấy giờ vậy")
+    assert first.tool == "play_music" and second.tool == "get_time"
+    for result in (first, second):
+        assert result.stats.prompt_tokens > prefix
+        assert result.stats.evaluated_tokens < 30 < prefix // 10
+
+
+def test_prefix_state_is_saved_and_reloaded(understander, tmp_path):
+    understander.state_dir = tmp_path
+    try:
+        assert understander.warm() <= 1  # already cached: only the last token is redone
+        assert len(list(tmp_path.glob("*.kv"))) == 1
+        assert understander.warm() == 0  # loaded from the file
+        result = understander.ask("tắt quạt")
+        assert result.tool == "control_device" and result.args["device"] == "fan"
+        assert result.stats.evaluated_tokens < 20
+    finally:
+        understander.state_dir = None
+
+
+def test_ask_main_jsonl_contract(model_dir, eval_dir, tmp_path, monkeypatch):
+    from edgevox.llm.ask import ask_main
+
+    monkeypatch.setenv("EDGEVOX_HOME", str(tmp_path))
+
+    stdin = io.StringIO('{"text": "dừng nhạc lại"}\nnot json\n{"txt": 1}\n{"text": "chào bạn"}\n')
+    stdout = io.StringIO()
+    code = ask_main(
+        eval_dir / "tools.json", None, True, gguf(model_dir, SMALL_MODEL_ID), 2, 2048, stdin, stdout
+    )
+    lines = [json.loads(line) for line in stdout.getvalue().splitlines()]
+    assert code == 1 and len(lines) == 4
+    assert "error" in lines[1] and "line 2" in lines[1]["error"] and "error" in lines[2]
+    for answer in (lines[0], lines[3]):
+        assert {"tool", "ttft_s", "total_s"} <= answer.keys()
+        assert ("args" in answer) != ("reply" in answer)
+    registered = {t["name"] for t in json.loads((eval_dir / "tools.json").read_text())["tools"]}
+    assert lines[0]["tool"] in registered | {None}
+
+
+def test_missing_or_corrupt_gguf_raises_model_error(tmp_path):
+    from edgevox.llm.engine import LlamaEngine
+
+    missing = tmp_path / "absent.gguf"
+    with pytest.raises(ModelError, match=r"absent\.gguf"):
+        LlamaEngine(missing)
+    garbage = tmp_path / "garbage.gguf"
+    garbage.write_bytes(b"<html>not a model</html>")
+    with pytest.raises(ModelError, match=r"garbage\.gguf"):
+        LlamaEngine(garbage)
+    truncated = tmp_path / "truncated.gguf"
+    truncated.write_bytes(b"GGUF\x03\x00\x00\x00" + b"\x00" * 64)
+    with pytest.raises(ModelError, match=r"truncated\.gguf"):
+        LlamaEngine(truncated)

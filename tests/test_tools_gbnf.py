@@ -1,0 +1,429 @@
+"""Tool registry and tool-call grammar: every schema feature, checked two ways.
+
+Each grammar is compiled by llama.cpp (LlamaGrammar text through llama.cpp's grammar sampler on
+the real Qwen vocabulary) and strings are run through both llama.cpp, token by token, and the
+Python matcher built from the same rules, so the GBNF text and the matcher cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from typing import Annotated, Literal
+
+import pytest
+from pydantic import BaseModel, Field
+
+from edgevox.errors import ToolError
+from edgevox.tools.gbnf import (
+    Grammar,
+    Lit,
+    Matcher,
+    Ref,
+    format_call,
+    int_range,
+    parse_call,
+    parse_gbnf,
+    request_words,
+    static_rules,
+    tool_grammar,
+)
+from edgevox.tools.registry import (
+    APOLOGY_FAILED,
+    APOLOGY_TIMEOUT,
+    Param,
+    ToolRegistry,
+    tool_from_spec,
+)
+
+MODEL_ID = "qwen2.5-coder-0.5b-q4km"  # same Qwen2.5 vocabulary as the 1.5B, smaller file
+
+
+@pytest.fixture(scope="module")
+def vocab(model_dir):
+    from edgevox.llm.engine import LlamaVocab
+
+    path = next(model_dir(MODEL_ID).glob("*.gguf"))
+    vocab = LlamaVocab(path)
+    yield vocab
+    vocab.close()
+
+
+def compile_grammar(vocab, text: str):
+    """Compile with llama.cpp; LlamaGrammar carries the text (0.3.x compiles it in the sampler)."""
+    from llama_cpp import LlamaGrammar
+
+    grammar = LlamaGrammar.from_string(text, verbose=False)
+    return vocab.compile_grammar(grammar._grammar)
+
+
+def llama_accepts(vocab, text: str, sample: str) -> bool:
+    """Whether llama.cpp's grammar sampler lets ``sample`` through, complete, token by token."""
+    constraint = compile_grammar(vocab, text)
+    try:
+        for token in vocab.tokenize(sample):
+            if not constraint.allows(token):
+                return False
+            constraint.accept(token)
+        return constraint.allows(vocab.eos())
+    finally:
+        constraint.close()
+
+
+def matcher_accepts(grammar: Grammar, sample: str) -> bool:
+    matcher = grammar.matcher()
+    return matcher.accepts(matcher.step(matcher.start, sample))
+
+
+def check(vocab, grammar: Grammar, good: list[str], bad: list[str]) -> None:
+    for sample in good:
+        assert matcher_accepts(grammar, sample), sample
+        assert llama_accepts(vocab, grammar.text, sample), sample
+    for sample in bad:
+        assert not matcher_accepts(grammar, sample), sample
+        assert not llama_accepts(vocab, grammar.text, sample), sample
+
+
+def registry(*specs: dict) -> ToolRegistry:
+    return ToolRegistry.from_json({"tools": list(specs)})
+
+
+# --- grammar: one schema feature at a time ----------------------------------------------------
+
+
+def test_enum_argument(vocab):
+    tools = registry(
+        {"name": "switch", "parameters": {"action": {"type": "string", "enum": ["on", "off"]}}}
+    )
+    grammar = tool_grammar(list(tools.values()), reply=False)
+    check(vocab, grammar, ['switch("on")', 'switch("off")'], ['switch("of")', 'switch("dim")'])
+
+
+def test_bounded_integer_admits_exactly_the_range(vocab):
+    tools = registry(
+        {
+            "name": "set_timer",
+            "parameters": {"seconds": {"type": "integer", "minimum": 1, "maximum": 86400}},
+        }
+    )
+    grammar = tool_grammar(list(tools.values()), reply=False)
+    good = ["set_timer(1)", "set_timer(9)", "set_timer(86400)", "set_timer(10000)"]
+    bad = ["set_timer(0)", "set_timer(86401)", "set_timer(007)", "set_timer(-1)", "set_timer()"]
+    check(vocab, grammar, good, bad)
+
+
+@pytest.mark.parametrize(("low", "high"), [(0, 100), (1, 86400), (-15, 12), (7, 7), (95, 1200)])
+def test_int_range_is_exact(low, high):
+    grammar = Grammar({"root": int_range(low, high)})
+    matcher = grammar.matcher()
+    for value in range(low - 30, high + 1200, max(1, (high - low) // 500)):
+        admitted = matcher.accepts(matcher.step(matcher.start, str(value)))
+        assert admitted == (low <= value <= high), value
+    assert not matcher.accepts(matcher.step(matcher.start, f"0{high}"))
+
+
+def test_optional_arguments_keep_their_order(vocab):
+    tools = registry(
+        {
+            "name": "f",
+            "parameters": {
+                "a": {"type": "integer", "minimum": 0, "maximum": 9, "required": False},
+                "b": {"type": "boolean", "required": False},
+            },
+        },
+        {
+            "name": "g",
+            "parameters": {
+                "x": {"type": "integer", "minimum": 0, "maximum": 9},
+                "y": {"type": "string", "enum": ["p", "q"], "required": False},
+            },
+        },
+    )
+    grammar = tool_grammar(list(tools.values()), reply=False)
+    good = ["f()", "f(a=3)", "f(b=true)", "f(a=3, b=false)", "g(4)", 'g(4, y="q")']
+    bad = ["f(b=true, a=3)", "f(3)", "f(, b=true)", 'g(y="q")', 'g(4, "q")', "g()"]
+    check(vocab, grammar, good, bad)
+
+
+def test_string_arguments_free_or_copied_from_the_request(vocab):
+    tools = registry({"name": "play_music", "parameters": {"query": {"type": "string"}}})
+    free = tool_grammar(list(tools.values()), reply=False)
+    check(vocab, free, ['play_music("Diễm Xưa")', 'play_music("")'], ['play_music("a"b")'])
+    words = request_words("mở bài Nối Vòng Tay Lớn nhé!")
+    copied = tool_grammar(list(tools.values()), words=words, reply=False)
+    good = ['play_music("Nối Vòng Tay Lớn")', 'play_music("nhé")', 'play_music("")']
+    bad = ['play_music("Vòng Nối")', 'play_music("nhé!")', 'play_music("Hello")']
+    check(vocab, copied, good, bad)
+
+
+def test_boolean_argument(vocab):
+    tools = registry({"name": "get_date", "parameters": {"lunar": {"type": "boolean"}}})
+    grammar = tool_grammar(list(tools.values()), reply=False)
+    check(vocab, grammar, ["get_date(true)", "get_date(false)"], ["get_date(yes)", "get_date(1)"])
+
+
+def test_hhmm_pattern_argument(vocab):
+    pattern = "^[0-2][0-9]:[0-5][0-9]$"
+    tools = registry(
+        {"name": "set_alarm", "parameters": {"time": {"type": "string", "pattern": pattern}}}
+    )
+    assert tools["set_alarm"].params[0].clock_time
+    grammar = tool_grammar(list(tools.values()), reply=False)
+    good = ['set_alarm("07:30")', 'set_alarm("23:05")']
+    bad = ['set_alarm("7:30")', 'set_alarm("07:60")', 'set_alarm("07h30")', "set_alarm(07:30)"]
+    check(vocab, grammar, good, bad)
+
+
+def test_no_argument_tool_and_spoken_reply(vocab):
+    tools = registry({"name": "stop", "description": "Stop."})
+    grammar = tool_grammar(list(tools.values()))
+    good = ["stop()", 'say("Chào bạn, mình giúp gì được?")']
+    bad = ["stop(1)", 'say("")', 'say("hai\ndòng")', 'say("a"b")', "start()", "stop()stop()"]
+    check(vocab, grammar, good, bad)
+
+
+def test_choices_narrow_an_argument_to_parsed_values(vocab):
+    tools = registry(
+        {"name": "set_timer", "parameters": {"s": {"type": "integer", "minimum": 1}}},
+    )
+    grammar = tool_grammar(list(tools.values()), choices={"set_timer": {"s": ["150"]}})
+    check(vocab, grammar, ["set_timer(150)"], ["set_timer(15)", "set_timer(2)"])
+
+
+def test_reference_tool_set_compiles_and_forces_what_it_must(vocab, eval_dir):
+    tools = ToolRegistry.from_file(eval_dir / "tools.json")
+    choices = {"set_timer": {"duration_seconds": ["300"]}}
+    grammar = tool_grammar(list(tools.values()), choices, request_words("hẹn giờ năm phút"))
+    compile_grammar(vocab, grammar.text).close()
+    matcher = grammar.matcher()
+    state = matcher.step(matcher.start, "set_t")
+    assert matcher.forced(state) == "imer(300"
+    state = matcher.step(state, "imer(300")
+    assert not matcher.is_done(state)
+    assert matcher.is_done(matcher.step(state, ")"))
+    assert matcher.forced(matcher.step(matcher.start, "sto")) == "p()"
+
+
+def test_llama_cpp_refuses_a_broken_grammar(vocab):
+    with pytest.raises(ToolError):
+        compile_grammar(vocab, 'root ::= "a" missing-rule\n')
+
+
+def test_static_pieces_round_trip_through_gbnf_text():
+    rules = dict(static_rules())
+    assert {"say-call", "reply-char", "free-string", "boolean"} <= set(rules)
+    text = Grammar(rules).text
+    assert parse_gbnf(text) == rules
+
+
+def test_recursive_rules_are_refused_by_the_matcher():
+    with pytest.raises(ToolError):
+        Matcher({"root": Ref("a"), "a": Ref("root")})
+    single = Matcher({"root": Lit("x")})
+    assert single.forced(single.start) == "x"
+
+
+def test_parse_and_format_calls_round_trip(eval_dir):
+    tools = ToolRegistry.from_file(eval_dir / "tools.json")
+    calls = [
+        ("control_device", {"device": "light", "action": "on", "room": "bedroom"}),
+        ("get_weather", {"city": "Đà Nẵng"}),
+        ("get_date", {"lunar": True}),
+        ("set_timer", {"duration_seconds": 150, "label": "luộc trứng"}),
+        ("stop", {}),
+    ]
+    for name, args in calls:
+        text = format_call(tools[name], args)
+        assert parse_call(text, tools) == (name, args)
+    assert parse_call('say("Dạ, chào bạn!")', tools) == ("say", {"text": "Dạ, chào bạn!"})
+    with pytest.raises(ToolError):
+        parse_call("launch_rocket()", tools)
+
+
+# --- registry: three ways in, one way out --------------------------------------------------------
+
+
+def test_registry_from_typed_functions():
+    reg = ToolRegistry()
+
+    @reg.function(examples=[("bật quạt", {"device": "fan", "on": True})])
+    def switch(
+        device: Literal["light", "fan"],
+        on: bool,
+        level: Annotated[int, Field(ge=0, le=10)] = 5,
+        room: str | None = None,
+    ) -> str:
+        """Switch a device.
+
+        Longer notes that the model does not need.
+        """
+        return f"{device} {on} {level} {room}"
+
+    tool = reg["switch"]
+    assert tool.description == "Switch a device."
+    params = {p.name: p for p in tool.params}
+    assert params["device"] == Param("device", "string", enum=("light", "fan"))
+    assert params["on"].type == "boolean" and params["on"].required
+    assert (params["level"].minimum, params["level"].maximum) == (0, 10)
+    assert not params["level"].required and not params["room"].required
+    assert reg.validate("switch", {"device": "fan", "on": True}) == {"device": "fan", "on": True}
+    assert reg.invoke("switch", {"device": "fan", "on": False, "level": 2}).value == (
+        "fan False 2 None"
+    )
+
+
+def test_registry_from_pydantic_model():
+    class SetVolume(BaseModel):
+        """Set speaker volume."""
+
+        level: Annotated[int, Field(ge=0, le=100, description="percent")]
+
+    reg = ToolRegistry()
+    tool = reg.model(SetVolume, func=lambda level: level * 2)
+    assert tool.name == "set_volume"
+    assert tool.params == (Param("level", "integer", True, "percent", (), 0, 100),)
+    assert reg.invoke("set_volume", {"level": 21}).value == 42
+
+
+def test_registry_from_tools_json(eval_dir):
+    reg = ToolRegistry.from_file(eval_dir / "tools.json")
+    assert len(reg) == 11
+    device = {p.name: p for p in reg["control_device"].params}
+    assert device["room"].enum[0] == "living_room" and not device["room"].required
+    assert reg["set_alarm"].params[0].clock_time
+    schema_style = tool_from_spec(
+        {
+            "type": "function",
+            "function": {
+                "name": "call_contact",
+                "parameters": {
+                    "type": "object",
+                    "properties": {"name": {"type": "string"}},
+                    "required": ["name"],
+                },
+            },
+        }
+    )
+    assert schema_style.params == (Param("name", "string"),)
+
+
+def test_arguments_are_validated():
+    reg = registry(
+        {
+            "name": "set_alarm",
+            "parameters": {
+                "time": {"type": "string", "pattern": "^[0-2][0-9]:[0-5][0-9]$"},
+                "level": {"type": "integer", "minimum": 0, "maximum": 10, "required": False},
+                "mode": {"type": "string", "enum": ["a", "b"], "required": False},
+            },
+        }
+    )
+    assert reg.validate("set_alarm", {"time": "06:30", "mode": "b"}) == {
+        "time": "06:30",
+        "mode": "b",
+    }
+    for bad in (
+        {"time": "6h30"},
+        {"time": "06:30", "level": 11},
+        {"time": "06:30", "level": "3"},
+        {"time": "06:30", "mode": "c"},
+        {"time": "06:30", "extra": 1},
+        {},
+    ):
+        with pytest.raises(ToolError):
+            reg.validate("set_alarm", bad)
+    with pytest.raises(ToolError):
+        reg.validate("no_such_tool", {})
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("{not json", "not valid JSON"),
+        ('{"tools": {"name": "x"}}', "expected"),
+        ('{"tools": [{"name": "bad name"}]}', "identifier"),
+        ('{"tools": [{"name": "x", "parameters": {"a": {"type": "float"}}}]}', "type 'float'"),
+        (
+            '{"tools": [{"name": "x", "parameters": {"a": {"type": "string", "enum": "ab"}}}]}',
+            "enum",
+        ),
+        (
+            '{"tools": [{"name": "x", "parameters": {"a": {"type": "integer", "minimum": 5,'
+            ' "maximum": 1}}}]}',
+            "minimum is above maximum",
+        ),
+        (
+            '{"tools": [{"name": "x", "parameters": {"a": {"type": "string", "pattern": "("}}}]}',
+            "bad pattern",
+        ),
+        ('{"tools": [{"name": "x"}, {"name": "x"}]}', "registered twice"),
+        ('{"tools": [{"name": "say"}]}', "reserved"),
+        (
+            '{"tools": [{"name": "x", "parameters": {"n": {"type": "integer"}},'
+            ' "examples": [{"text": "hi", "args": {"n": "one"}}]}]}',
+            "example",
+        ),
+    ],
+)
+def test_bad_tool_file_raises_tool_error(tmp_path, content, message):
+    path = tmp_path / "tools.json"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(ToolError, match=message):
+        ToolRegistry.from_file(path)
+
+
+def test_missing_tool_file_raises_tool_error(tmp_path):
+    with pytest.raises(ToolError, match="does not exist"):
+        ToolRegistry.from_file(tmp_path / "nope.json")
+
+
+# --- invoking tools ------------------------------------------------------------------------------
+
+
+def test_raising_tool_becomes_a_spoken_apology():
+    reg = ToolRegistry()
+
+    @reg.function
+    def explode(n: int) -> None:
+        """Always fails."""
+        raise RuntimeError(f"boom {n}")
+
+    result = reg.invoke("explode", {"n": 1})
+    assert not result.ok and result.spoken == APOLOGY_FAILED and "boom 1" in result.error
+
+
+def test_timing_out_tool_becomes_a_spoken_apology():
+    reg = ToolRegistry()
+
+    @reg.function
+    def slow() -> str:
+        """Takes too long."""
+        time.sleep(2.0)
+        return "late"
+
+    start = time.perf_counter()
+    result = reg.invoke("slow", {}, timeout_s=0.2)
+    assert time.perf_counter() - start < 1.0
+    assert not result.ok and result.spoken == APOLOGY_TIMEOUT
+
+
+def test_async_tool_and_invalid_arguments():
+    reg = ToolRegistry()
+
+    @reg.function
+    async def fetch(city: str) -> str:
+        """Async tools are awaited in the worker thread."""
+        await asyncio.sleep(0)
+        return city.upper()
+
+    assert reg.invoke("fetch", {"city": "huế"}).value == "HUẾ"
+    invalid = reg.invoke("fetch", {"town": "huế"})
+    assert not invalid.ok and invalid.spoken and "city" in invalid.error
+
+
+def test_grammar_dir_holds_the_static_file():
+    from edgevox.tools.gbnf import STATIC_GRAMMAR_FILE, grammar_dir
+
+    assert (grammar_dir() / STATIC_GRAMMAR_FILE).is_file()
+    assert isinstance(grammar_dir(), Path)
