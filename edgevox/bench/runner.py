@@ -454,7 +454,8 @@ def _run_case(case: str, spec: dict[str, Any], work_dir: Path,
         error = f"exit status {status}:\n" + "\n".join(tail)
     else:
         result = json.loads(result_path.read_text(encoding="utf-8"))
-        return CaseOutcome(case, True, wall_s, peak_rss_mib, result)
+        own_peak_mib = result.pop("peak_rss_mib", None)
+        return CaseOutcome(case, True, wall_s, own_peak_mib or peak_rss_mib, result)
     return CaseOutcome(case, False, wall_s, peak_rss_mib, {}, error)
 
 
@@ -665,8 +666,21 @@ def child_main(argv: Sequence[str]) -> int:
     except EdgevoxError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    result["peak_rss_mib"] = _own_peak_rss_mib()
     Path(result_path).write_text(json.dumps(result, ensure_ascii=False), encoding="utf-8")
     return 0
+
+
+def _own_peak_rss_mib() -> float | None:
+    """This process's own high-water RSS (VmHWM). Linux copies the parent's RSS at fork into a
+    child's ru_maxrss, so rusage over-reports a child started from a large process."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
 
 
 if __name__ == "__main__":
