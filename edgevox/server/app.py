@@ -4,9 +4,10 @@ Threads and the event loop meet in few, narrow places. The agent's workers, the 
 and tool calls run on their own threads; everything they hand to clients crosses into the event
 loop with ``loop.call_soon_threadsafe``, so the loop alone owns the client list and the sockets.
 Each client has a bounded outbox drained by its own writer task: a slow client falls behind (and
-is dropped when too far behind), never the agent or the other clients. Since events, reply audio
-and tool calls are all scheduled in the order they happened, a client sees ``audio_out_end``
-after the last audio frame and before ``speaking_finished``.
+is dropped when too far behind), never the agent or the other clients. Reply audio comes straight
+from the sink thread while events pass through the event bus, so the first audio frame may beat
+``speaking_started``; but ``speaking_finished`` is published only after the last frame was
+scheduled, so a client always sees ``audio_out_end`` before it.
 
 The HTTP server answers as soon as the socket is bound (systemd hears ``READY=1`` then); the
 models load in a background thread meanwhile and ``GET /health`` says when they are ready. One
