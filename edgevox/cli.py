@@ -185,7 +185,7 @@ def cmd_say(args: argparse.Namespace) -> int:
             return 0
     from edgevox.audio.sink import SoundDeviceSink, WavFileSink
     from edgevox.runtime.build import build_synthesizer
-    from edgevox.tts import ClauseChunker, speak_text
+    from edgevox.tts import clause_chunker, speak_text
 
     config = _config(args)
     synthesizer = build_synthesizer(config, voice=args.voice)
@@ -197,7 +197,8 @@ def cmd_say(args: argparse.Namespace) -> int:
         if args.out else SoundDeviceSink(rate, device=config.audio.output_device)
     try:
         timings = speak_text(text, synthesizer, sink,
-                             ClauseChunker(max_chars=config.tts.max_clause_chars))
+                             clause_chunker(synthesizer, config.tts.max_clause_chars,
+                                            config.tts.first_clause_chars))
     finally:
         sink.close()
     first_ms = f"{timings.first_audio_s * 1000:.0f} ms" if timings.first_audio_s else "-"

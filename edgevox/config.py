@@ -99,7 +99,12 @@ class TtsConfig(_Section):
     voice: str = "piper-vi_VN-vais1000-medium"
     num_threads: int = Field(1, ge=1, le=64)
     length_scale: float = Field(1.0, gt=0.2, lt=4.0, description="Above 1 speaks slower.")
-    max_clause_chars: int = Field(120, ge=20, le=1000)
+    max_clause_chars: int = Field(120, ge=20, le=1000,
+                                  description="Longest clause synthesised in one call, in spoken "
+                                  "characters (numbers and units spelled out).")
+    first_clause_chars: int = Field(36, ge=6, le=1000,
+                                    description="Longest first clause of an answer: time to "
+                                    "first audio grows with it.")
 
 
 class ServerConfig(_Section):

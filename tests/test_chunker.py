@@ -103,6 +103,24 @@ def test_long_first_sentence_is_cut_early_at_a_natural_boundary() -> None:
     ]
 
 
+def test_limits_count_the_characters_the_voice_will_speak() -> None:
+    from edgevox.text import normalize_vi
+
+    def spoken_length(text: str) -> int:
+        return len(normalize_vi(text))
+
+    text = "Theo số liệu năm 2024, dân số TP.HCM vào khoảng 9,5 triệu người, diện tích 2.095 km²."
+    # Written, "Theo số liệu năm 2024," is short enough for a first clause; spoken it is "Theo số
+    # liệu năm hai nghìn không trăm hai mươi tư," (51 characters), too long to start quickly.
+    assert split_clauses(text, first_max_chars=36)[0] == "Theo số liệu năm 2024,"
+    clauses = split_clauses(text, first_max_chars=36, spoken_length=spoken_length)
+    # Cut before the year's word, not between "năm" and its number.
+    assert clauses[0] == "Theo số liệu"
+    assert clauses[1].startswith("năm 2024,")
+    assert words_of(clauses) == text.split()
+    assert all(spoken_length(clause) <= 120 for clause in clauses)
+
+
 def test_long_unpunctuated_text_is_cut_at_word_boundaries() -> None:
     words = (
         "hôm nay trời đẹp và chúng ta sẽ đi dạo quanh hồ Gươm rồi ăn kem Tràng Tiền " * 40

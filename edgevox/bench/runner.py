@@ -278,17 +278,19 @@ def word_error_rate(references: Iterable[str], hypotheses: Iterable[str]) -> flo
     return errors / words if words else 0.0
 
 
-def speak_all(synth, paragraphs: Sequence[str] = PARAGRAPHS, max_clause_chars: int = 120):
+def speak_all(synth, paragraphs: Sequence[str] = PARAGRAPHS, max_clause_chars: int = 120,
+              first_clause_chars: int = 36):
     """Speak each paragraph into a sink that consumes as fast as audio comes, so only
     synthesis is timed; returns one :class:`~edgevox.tts.SpeechTimings` per paragraph."""
     from edgevox.audio.sink import MemorySink
-    from edgevox.tts import ClauseChunker, speak_text
+    from edgevox.tts import clause_chunker, speak_text
 
     timings = []
     for paragraph in paragraphs:
         with MemorySink(synth.sample_rate_hz, realtime=False) as sink:
             timings.append(speak_text(paragraph, synth, sink,
-                                      ClauseChunker(max_chars=max_clause_chars)))
+                                      clause_chunker(synth, max_clause_chars,
+                                                     first_clause_chars)))
     return timings
 
 
@@ -595,7 +597,8 @@ def _case_tts(spec: dict[str, Any], config: Config, launched_at: float) -> dict[
     samples.add("tts.load_s", 0, time.perf_counter() - started)
     audio_s: list[float] = []
     for run in _passes(spec):
-        timings = speak_all(synth, spec["paragraphs"], config.tts.max_clause_chars)
+        timings = speak_all(synth, spec["paragraphs"], config.tts.max_clause_chars,
+                            config.tts.first_clause_chars)
         audio_s = [round(t.audio_s, 3) for t in timings]
         if run is not None:
             for t in timings:

@@ -137,7 +137,7 @@ class Agent:
 
     def __init__(self, *, listener, understander, synthesizer, sink, tools, history: History,
                  barge_in: bool = True, tool_timeout_s: float = 5.0,
-                 max_clause_chars: int = 120) -> None:
+                 max_clause_chars: int = 120, first_clause_chars: int = 36) -> None:
         self.listener = listener
         self.understander = understander
         self.synthesizer = synthesizer
@@ -147,6 +147,7 @@ class Agent:
         self.barge_in = barge_in
         self.tool_timeout_s = tool_timeout_s
         self.max_clause_chars = max_clause_chars
+        self.first_clause_chars = first_clause_chars
         self.bus = EventBus()
         self._audio: queue.Queue[Any] = queue.Queue(_AUDIO_QUEUE_BLOCKS)
         self._turns: queue.Queue[Turn | None] = queue.Queue(4)
@@ -317,9 +318,9 @@ class Agent:
 
     def _answer(self, turn: Turn) -> None:
         from edgevox.llm import ReplyChunk
-        from edgevox.tts import ClauseChunker
+        from edgevox.tts import clause_chunker
 
-        chunker = ClauseChunker(max_chars=self.max_clause_chars)
+        chunker = clause_chunker(self.synthesizer, self.max_clause_chars, self.first_clause_chars)
         first = True
         result = None
         for item in self.understander.stream(turn.user_text, turn.cancel,
@@ -343,7 +344,8 @@ class Agent:
         self.bus.publish(Event("tool_call", turn.turn_id,
                                {"name": result.tool, "arguments": result.args}))
         spoken = self._run_tool(turn, result.tool, result.args)
-        self._enqueue_speech(turn, spoken)
+        for clause in chunker.feed(spoken) + chunker.flush():
+            self._enqueue_speech(turn, clause)
 
     def _run_tool(self, turn: Turn, name: str, args: dict) -> str:
         """Run a tool off this thread; say a filler if it is slow; return what to speak."""

@@ -143,4 +143,5 @@ def build_agent(config: Config, sink, *, tools=None, store: ModelStore | None = 
     return Agent(listener=listener, understander=understander, synthesizer=synthesizer,
                  sink=sink, tools=tools, history=history, barge_in=config.audio.barge_in,
                  tool_timeout_s=config.llm.tool_timeout_s,
-                 max_clause_chars=config.tts.max_clause_chars)
+                 max_clause_chars=config.tts.max_clause_chars,
+                 first_clause_chars=config.tts.first_clause_chars)

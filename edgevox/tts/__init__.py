@@ -27,6 +27,7 @@ __all__ = [
     "PiperSynthesizer",
     "SpeechTimings",
     "Synthesizer",
+    "clause_chunker",
     "speak_text",
     "split_clauses",
 ]
@@ -57,6 +58,19 @@ class SpeechTimings:
         return self.synth_s / self.audio_s if self.audio_s else None
 
 
+def clause_chunker(
+    synthesizer: Synthesizer | None, max_chars: int = 120, first_max_chars: int = 36
+) -> ClauseChunker:
+    """A chunker whose limits count the characters ``synthesizer`` will actually speak.
+
+    Without a synthesizer (a text-only agent) written characters are counted.
+    """
+    if synthesizer is None:
+        return ClauseChunker(max_chars=max_chars, first_max_chars=first_max_chars)
+    return ClauseChunker(max_chars=max_chars, first_max_chars=first_max_chars,
+                         spoken_length=lambda text: len(synthesizer.spoken_text(text)))
+
+
 def speak_text(
     text: str | Iterable[str],
     synthesizer: Synthesizer,
@@ -76,7 +90,7 @@ def speak_text(
             f"the audio output runs at {sink.sample_rate_hz} Hz but the voice speaks at "
             f"{synthesizer.sample_rate_hz} Hz; open the output at the voice's rate"
         )
-    chunker = chunker if chunker is not None else ClauseChunker()
+    chunker = chunker if chunker is not None else clause_chunker(synthesizer)
     tokens = [text] if isinstance(text, str) else text
     sink.begin_utterance()
     start = time.perf_counter()

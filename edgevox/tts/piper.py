@@ -51,6 +51,14 @@ class Synthesizer(Protocol):
         """
         ...
 
+    def spoken_text(self, text: str) -> str:
+        """The words the voice will actually read for ``text`` (numbers, units... spelled out).
+
+        Synthesis time grows with this text, not with the written one, so the clause chunker
+        measures clauses by it.
+        """
+        ...
+
 
 class PiperSynthesizer:
     """A Piper voice loaded with onnxruntime on the CPU."""
@@ -151,11 +159,15 @@ class PiperSynthesizer:
         """
         if not text.strip():
             return
-        spoken = self._normalizer()(text).strip()
+        spoken = self.spoken_text(text)
         for piece in split_long(spoken, self._max_piece_chars):
             for chunk in self._voice.synthesize(piece, syn_config=self._syn_config):
                 if chunk.audio_float_array.size:
                     yield chunk.audio_float_array
+
+    def spoken_text(self, text: str) -> str:
+        """``text`` normalised for this voice's language (see :class:`Synthesizer`)."""
+        return self._normalizer()(text).strip()
 
     def warm_up(self) -> None:
         """Run one short synthesis so the first real request does not pay onnxruntime's setup."""
