@@ -122,3 +122,20 @@ def test_barge_in_stops_playback_and_cancels_generation(agent, eval_dir):
     spoken_entry = next(m for m in reversed(history) if m["role"] == "assistant"
                         and m["content"] == turn.heard_text)
     assert spoken_entry["content"] == heard
+
+
+def test_say_during_a_reply_waits_for_it_and_keeps_it_whole(agent):
+    agent.wait_idle(timeout_s=60)
+    subscription = agent.subscribe()
+    reply = agent.ask_text("kể cho tôi nghe về Hà Nội")
+    collect(subscription, "speaking_started")
+    announcement = agent.say("Cửa hàng sẽ đóng cửa sau mười lăm phút nữa.")
+    events = collect(subscription, "speaking_finished")
+    events += collect(subscription, "speaking_finished")
+    subscription.close()
+    finished = [e for e in events if e.type == "speaking_finished"]
+    assert [e.turn_id for e in finished] == [reply.turn_id, announcement.turn_id]
+    reply_text = finished[0].data["text"]
+    assert "đóng cửa" not in reply_text and reply_text, reply_text
+    assert finished[1].data["text"] == "Cửa hàng sẽ đóng cửa sau mười lăm phút nữa."
+    assert agent.history.messages()[-1]["content"] == reply_text

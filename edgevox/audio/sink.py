@@ -280,7 +280,7 @@ def _heard_words(clause: _Clause) -> str:
     return " ".join(words[:heard])
 
 
-class _ThreadedSink(QueuedSink):
+class ThreadedSink(QueuedSink):
     """A sink whose output is a consumer thread, optionally paced like a real speaker."""
 
     def __init__(
@@ -332,7 +332,7 @@ class _ThreadedSink(QueuedSink):
             self._thread.join()
 
 
-class MemorySink(_ThreadedSink):
+class MemorySink(ThreadedSink):
     """Keeps played audio in memory, consuming it at the speed of a speaker.
 
     With ``realtime=False`` it consumes as fast as audio arrives (benchmarks that only measure

@@ -37,6 +37,10 @@ FILLER_VI = "Vâng, bạn đợi một chút."
 SLOW_TOOL_S = 0.3
 _AUDIO_QUEUE_BLOCKS = 500  # 10 s of 20 ms blocks: a stalled listener drops the oldest audio
 _SPEAK_QUEUE_CLAUSES = 4  # the LLM may run only a few clauses ahead of the voice
+# The LLM pauses while the first clause is synthesised: on a small CPU the two would share the
+# cores and the listener would wait for both. Generation outruns speech, so it loses nothing
+# audible; the bound only guards against a stalled speaker.
+_FIRST_AUDIO_WAIT_S = 2.0
 _FLUSH = object()  # end of input for the listener
 _END = object()  # end of a turn's clauses for the speaker
 
@@ -99,6 +103,8 @@ class Turn:
     done: threading.Event = field(default_factory=threading.Event)
     heard_text: str = ""
     timings: dict[str, float] = field(default_factory=dict)
+    say_text: str | None = None  # a turn that only speaks this text, without the LLM
+    first_audio: threading.Event = field(default_factory=threading.Event)
 
 
 class History:
@@ -225,9 +231,9 @@ class Agent:
     def say(self, text: str) -> Turn:
         """Speak ``text`` as its own turn, without the LLM (announcements, disclosures)."""
         self._next_text_turn += 1
-        turn = Turn(self._next_text_turn, "")
-        self._enqueue_speech(turn, text)
-        self._speech.put((turn, _END))
+        # Queued behind the turns in flight, so it never cuts into the middle of a reply.
+        turn = Turn(self._next_text_turn, "", say_text=text)
+        self._turns.put(turn)
         return turn
 
     def interrupt(self, reason: str = "barge_in") -> None:
@@ -236,6 +242,7 @@ class Agent:
         if turn is None or turn.cancel.is_set():
             return
         turn.cancel.set()
+        turn.first_audio.set()  # release a generation paused for the first clause
         self.sink.stop()
         self._drain_speech()
         turn.heard_text = self.sink.spoken_text()
@@ -321,6 +328,10 @@ class Agent:
         from edgevox.tts import clause_chunker
 
         chunker = clause_chunker(self.synthesizer, self.max_clause_chars, self.first_clause_chars)
+        if turn.say_text is not None:
+            for clause in chunker.feed(turn.say_text) + chunker.flush():
+                self._enqueue_speech(turn, clause)
+            return
         first = True
         result = None
         for item in self.understander.stream(turn.user_text, turn.cancel,
@@ -331,6 +342,7 @@ class Agent:
             if isinstance(item, ReplyChunk):
                 for clause in chunker.feed(item.text):
                     self._enqueue_speech(turn, clause)
+                    turn.first_audio.wait(_FIRST_AUDIO_WAIT_S)
             else:
                 result = item
         if turn.cancel.is_set() or result is None:
@@ -409,6 +421,7 @@ class Agent:
             blocks = [np.zeros(0, dtype=np.float32)]
         else:
             blocks = list(self.synthesizer.synthesize(clause))
+        turn.first_audio.set()
         if not blocks or turn.cancel.is_set():
             return
         if "tts_first_audio_s" not in turn.timings:

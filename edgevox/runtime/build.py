@@ -109,6 +109,20 @@ def build_synthesizer(config: Config, store: ModelStore | None = None, voice: st
     return PiperSynthesizer(model_dir / onnx, model_dir / f"{onnx}.json", **options)
 
 
+def build_voice_or_none(config: Config, store: ModelStore | None = None):
+    """The configured voice, or None when it is not installed: the agent then replies in text
+    only, with a warning naming the pull command, rather than in another language's voice."""
+    try:
+        voice = build_synthesizer(config, store)
+    except ModelError as exc:
+        log.warning("speech output off, replies are text only: %s", exc)
+        return None
+    if voice.language != "vi":
+        log.warning("voice %s speaks '%s', not Vietnamese: replies will not sound right",
+                    config.tts.voice, voice.language)
+    return voice
+
+
 def llm_model_path(config: Config, store: ModelStore) -> Path:
     entry = _entry(config, store, config.llm.model, "llm")
     return store.path(entry.id) / next(f.name for f in entry.files if f.name.endswith(".gguf"))

@@ -20,7 +20,6 @@ import numpy as np
 
 from edgevox.catalog import ModelStore
 from edgevox.config import Config
-from edgevox.errors import ModelError
 from edgevox.events import Event
 
 log = logging.getLogger(__name__)
@@ -116,16 +115,6 @@ def _make_sink(config: Config, out: Path | None):
     return factory
 
 
-def _voice_or_none(config: Config, store: ModelStore):
-    from edgevox.runtime.build import build_synthesizer
-
-    try:
-        return build_synthesizer(config, store)
-    except ModelError as exc:
-        print(f"note: speech output skipped: {exc}", file=sys.stderr)
-        return None
-
-
 @dataclass
 class TurnReport:
     ok: bool
@@ -140,10 +129,10 @@ def agent_session(config: Config, out: Path | None, *, tools=None, text_only: bo
                   store: ModelStore | None = None) -> Iterator:
     """A started agent replying into ``out`` (a marked WAV) or the speaker, with the
     operational log attached; text only when no voice for it is installed."""
-    from edgevox.runtime.build import build_agent
+    from edgevox.runtime.build import build_agent, build_voice_or_none
 
     store = store or ModelStore()
-    synthesizer = None if text_only else _voice_or_none(config, store)
+    synthesizer = None if text_only else build_voice_or_none(config, store)
     sink = (_make_sink(config, out)(synthesizer.sample_rate_hz) if synthesizer
             else TranscriptSink())
     agent = build_agent(config, sink, tools=tools, store=store, synthesizer=synthesizer)

@@ -43,10 +43,10 @@ import numpy as np
 from aiohttp import WSCloseCode, WSMessage, WSMsgType, web
 
 from edgevox import __version__
-from edgevox.audio.sink import DEFAULT_MAX_QUEUED_MS, _ThreadedSink
+from edgevox.audio.sink import DEFAULT_MAX_QUEUED_MS, ThreadedSink
 from edgevox.catalog import ModelStore
 from edgevox.config import Config
-from edgevox.errors import ConfigError, EdgevoxError, ModelError, ToolError
+from edgevox.errors import ConfigError, EdgevoxError, ToolError
 from edgevox.server.protocol import (
     AudioEnd,
     AudioStart,
@@ -128,7 +128,7 @@ class SystemdNotifier:
 # --- reply audio -----------------------------------------------------------------------------
 
 
-class ClientAudioSink(_ThreadedSink):
+class ClientAudioSink(ThreadedSink):
     """Plays the agent's replies to the connected clients, paced like a real speaker.
 
     Pacing matters: the agent's barge-in and its "what was heard" ledger assume audio leaves at
@@ -167,21 +167,6 @@ class ClientAudioSink(_ThreadedSink):
             if self._streaming:
                 self._streaming = False
                 self._emit(audio_out_end_message())
-
-
-def load_voice(config: Config, store: ModelStore):
-    """The configured Piper voice, or None (replies in text only) when it is not installed."""
-    from edgevox.runtime.build import build_synthesizer
-
-    try:
-        voice = build_synthesizer(config, store)
-    except ModelError as exc:
-        log.warning("speech output off, replies are text only: %s", exc)
-        return None
-    if voice.language != "vi":
-        log.warning("voice %s speaks '%s', not Vietnamese: replies will not sound right",
-                    config.tts.voice, voice.language)
-    return voice
 
 
 # --- clients ---------------------------------------------------------------------------------
@@ -312,13 +297,13 @@ class Daemon:
 
     def _load(self) -> None:
         """Load thread: build the agent and hand it to the loop."""
-        from edgevox.runtime.build import build_agent
+        from edgevox.runtime.build import build_agent, build_voice_or_none
         from edgevox.runtime.session import TranscriptSink
 
         started = time.monotonic()
         sink = None
         try:
-            voice = load_voice(self.config, self.store)
+            voice = build_voice_or_none(self.config, self.store)
             sink = TranscriptSink() if voice is None else ClientAudioSink(
                 voice.sample_rate_hz, self._emit, block_ms=self.config.audio.output_block_ms)
             agent = build_agent(self.config, sink, tools=self.builtin_tools, store=self.store,
