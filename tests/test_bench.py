@@ -68,8 +68,15 @@ def test_percentile_and_summary_on_known_numbers():
     assert percentile([3, 1, 2], 50) == 2
     summary = summarize([[1, 2, 3], [4, 5, 6]], "s")
     assert summary == {"unit": "s", "n": 6, "median": 3.5, "p90": pytest.approx(5.5),
-                       "min": 1, "max": 6, "run_medians": [2, 5], "spread": 3}
-    assert summarize([[0.2]])["spread"] is None
+                       "min": 1, "max": 6, "run_medians": [2, 5], "spread_observed": 3,
+                       "spread": 3}
+    # One pass shows no run-to-run variation; the floor still states some.
+    single = summarize([[0.2]], "s")
+    assert single["spread_observed"] is None
+    assert single["spread"] == pytest.approx(0.03)
+    # A narrow observed range is widened to the floor: 15 % of the median, 10 ms for seconds.
+    assert summarize([[20.0], [20.1]], "tok/s")["spread"] == pytest.approx(3.0075)
+    assert summarize([[0.04], [0.041]], "s")["spread"] == pytest.approx(0.010)
     with pytest.raises(ValueError):
         summarize([[]])
 

@@ -96,22 +96,34 @@ def percentile(values: Sequence[float], q: float) -> float:
     return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
 
 
+# Run-to-run variation one run cannot see: on the shared 2-core VM behind the committed x86
+# report, two consecutive quick runs differed by up to 15 % (LLM generation speed, other tenants)
+# and any stage by about 10 ms (scheduling). The stated spread is never narrower than that.
+SPREAD_FLOOR_RELATIVE = 0.15
+SPREAD_FLOOR_ABSOLUTE = {"s": 0.010}
+
+
 def summarize(runs: Sequence[Sequence[float]], unit: str = "") -> dict[str, Any]:
-    """Median, p90, min and max over every sample, plus the run-to-run spread: the range of the
-    per-run medians (None with fewer than two runs)."""
+    """Median, p90, min and max over every sample, and the spread a second run's median is
+    expected within: the range of the per-pass medians (``spread_observed``, None with one pass),
+    widened to the run-to-run floor above."""
     values = [v for run in runs for v in run]
     if not values:
         raise ValueError("no samples")
     run_medians = [statistics.median(run) for run in runs if run]
+    median = statistics.median(values)
+    observed = max(run_medians) - min(run_medians) if len(run_medians) > 1 else None
+    floor = max(SPREAD_FLOOR_RELATIVE * abs(median), SPREAD_FLOOR_ABSOLUTE.get(unit, 0.0))
     return {
         "unit": unit,
         "n": len(values),
-        "median": statistics.median(values),
+        "median": median,
         "p90": percentile(values, 90),
         "min": min(values),
         "max": max(values),
         "run_medians": run_medians,
-        "spread": max(run_medians) - min(run_medians) if len(run_medians) > 1 else None,
+        "spread_observed": observed,
+        "spread": max(observed or 0.0, floor),
     }
 
 
