@@ -1,19 +1,14 @@
 """The ``edgevox bench`` subcommand.
 
 :func:`add_commands` attaches it to the main parser; the handler imports the runner only when
-it runs. Until the main CLI wires it, ``python -m edgevox.bench.commands [bench flags]`` runs
-the same command.
+it runs.
 """
 
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
-from collections.abc import Sequence
 from pathlib import Path
-
-from edgevox.errors import EdgevoxError
 
 
 def add_commands(subparsers) -> None:
@@ -94,19 +89,3 @@ def cmd_bench(args: argparse.Namespace) -> int:
     progress("wrote " + ", ".join(str(p) for p in paths))
     return 0 if all(case["ok"] for case in report["cases"].values()) else 1
 
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m edgevox.bench.commands [flags]``: the bench without the main CLI."""
-    parser = argparse.ArgumentParser(prog="edgevox")
-    add_commands(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["bench", *(sys.argv[1:] if argv is None else argv)])
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    try:
-        return args.func(args)
-    except EdgevoxError as exc:
-        print(f"edgevox: error: {exc}", file=sys.stderr)
-        return 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())

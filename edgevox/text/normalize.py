@@ -680,7 +680,9 @@ _RULES: tuple[_Rule, ...] = (
         lambda m: _pad(f"{number_to_words(int(m['n']))} phút"),
         r"\d'",
     ),
-    _rule("times", r"(?<=\d)\s?[x×]\s?(?=\d)", "nhân", r"\d\s?[x×]\s?\d"),
+    _rule("times", r"(?<=\d)\s?[x×*]\s?(?=\d)", "nhân", r"\d\s?[x×*]\s?\d"),
+    # Division only when spaced or with ÷: "8/2" is a date, "2 : 1" a score.
+    _rule("divide", r"(?<=\d)(?:\s/\s|\s?÷\s?)(?=\d)", " chia ", r"\d\s?[/÷]"),
     _rule(
         "ordinal",
         r"(?<!\w)(?P<kw>[Tt]hứ|[Hh]ạng|[Gg]iải)\s+(?P<n>\d{1,3}|[IVXL]+)(?!\w|[.,]\d)",
