@@ -97,7 +97,7 @@ def test_barge_in_stops_playback_and_cancels_generation(agent, eval_dir):
     collect(subscription, "speaking_started")
     time.sleep(0.5)  # let it talk for a moment
     engine = agent.understander.engine
-    generating = not turn.cancel.is_set() and agent._current is turn
+    generating = not turn.cancel.is_set() and "llm_total_s" not in turn.timings
     played_before = agent.sink.report().played_s
     feed(agent, np.concatenate([speech[:16000 * 2]]))  # the person starts talking
     events = collect(subscription, "interrupted", timeout_s=10)
@@ -139,3 +139,34 @@ def test_say_during_a_reply_waits_for_it_and_keeps_it_whole(agent):
     assert "đóng cửa" not in reply_text and reply_text, reply_text
     assert finished[1].data["text"] == "Cửa hàng sẽ đóng cửa sau mười lăm phút nữa."
     assert agent.history.messages()[-1]["content"] == reply_text
+
+
+def test_interrupt_right_after_a_request_cancels_it_before_it_starts(agent):
+    agent.wait_idle(timeout_s=60)
+    subscription = agent.subscribe()
+    first = agent.say("Xin chào quý khách.")
+    second = agent.say("Chúc quý khách một ngày tốt lành.")
+    agent.interrupt(reason="client")  # no worker may have picked either up yet
+    events = collect(subscription, "speaking_finished")
+    events += collect(subscription, "speaking_finished")
+    subscription.close()
+    interrupted = {e.turn_id for e in events if e.type == "interrupted"}
+    finished = [e for e in events if e.type == "speaking_finished"]
+    assert interrupted == {first.turn_id, second.turn_id}
+    assert [e.turn_id for e in finished] == [first.turn_id, second.turn_id]
+    assert all(e.data["interrupted"] for e in finished)
+    assert first.done.is_set() and second.done.is_set()
+
+
+def test_a_turn_that_fails_is_apologised_for_and_the_agent_goes_on(agent):
+    agent.wait_idle(timeout_s=60)
+    subscription = agent.subscribe()
+    too_long = agent.ask_text("xin chào " * 1500)  # more than the LLM's context holds
+    events = collect(subscription, "speaking_finished")
+    error = next(e for e in events if e.type == "error")
+    assert error.turn_id == too_long.turn_id and "too long" in error.data["message"]
+    assert events[-1].data["text"].startswith("Xin lỗi")
+    answered = agent.ask_text("bây giờ là mấy giờ")
+    events = collect(subscription, "speaking_finished")
+    subscription.close()
+    assert any(e.type == "tool_call" and e.turn_id == answered.turn_id for e in events)

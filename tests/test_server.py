@@ -182,8 +182,9 @@ class Session:
     def texts(self) -> list[dict]:
         return [m for m in self.messages if isinstance(m, dict)]
 
-    def index(self, predicate: Callable[[dict], bool]) -> int:
-        return next(i for i, m in enumerate(self.messages) if isinstance(m, dict) and predicate(m))
+    def index(self, predicate: Callable[[dict], bool], after: int = 0) -> int:
+        return next(i for i, m in enumerate(self.messages) if i >= after and isinstance(m, dict)
+                    and predicate(m))
 
 
 def is_event(message: dict, kind: str, turn_id: int | None = None) -> bool:
@@ -355,10 +356,11 @@ def test_say_streams_audio_and_interrupt_stops_it(server):
             finished = await session.turn_done(http_turn)
             assert finished["text"] == "Xin chào." and finished["interrupted"] is False
 
+            mark = len(session.messages)  # the first turn's audio is before this
             turn_id = await session.accepted("say", text=LONG_TEXT)
-            start = await session.expect(lambda m: m["type"] == "audio_out_start")
+            start = await session.expect(lambda m: m["type"] == "audio_out_start", mark)
             assert start["sample_rate_hz"] == 22050
-            begin = session.messages.index(start)
+            begin = session.messages.index(start, mark)
             while sum(isinstance(m, bytes) for m in session.messages[begin:]) < 5:
                 await session.receive_one()
             await session.send(type="interrupt")
@@ -366,7 +368,7 @@ def test_say_streams_audio_and_interrupt_stops_it(server):
             assert interrupted["reason"] == "client"
             finished = await session.turn_done(turn_id)
             assert finished["interrupted"] is True
-            end = session.index(lambda m: m["type"] == "audio_out_end")
+            end = session.index(lambda m: m["type"] == "audio_out_end", begin)
             frames = [m for m in session.messages[begin:end] if isinstance(m, bytes)]
             assert end < session.messages.index(finished)
             assert not any(isinstance(m, bytes) for m in session.messages[end:])

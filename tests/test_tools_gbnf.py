@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 
 from edgevox.errors import ToolError
 from edgevox.tools.gbnf import (
+    MAX_SPAN_WORDS,
     Grammar,
     Lit,
     Matcher,
@@ -155,6 +156,16 @@ def test_string_arguments_free_or_copied_from_the_request(vocab):
     good = ['play_music("Nối Vòng Tay Lớn")', 'play_music("nhé")', 'play_music("")']
     bad = ['play_music("Vòng Nối")', 'play_music("nhé!")', 'play_music("Hello")']
     check(vocab, copied, good, bad)
+
+
+def test_a_very_long_request_leaves_string_arguments_free():
+    tools = registry({"name": "add_reminder", "parameters": {"text": {"type": "string"}}})
+    words = request_words("nhắc tôi mua sữa và bánh mì " * 300)  # typed, not spoken
+    grammar = tool_grammar(list(tools.values()), words=words, reply=False)
+    assert matcher_accepts(grammar, 'add_reminder("mua sữa")')
+    assert matcher_accepts(grammar, 'add_reminder("không có trong câu")')
+    short = tool_grammar(list(tools.values()), words=words[:MAX_SPAN_WORDS], reply=False)
+    assert not matcher_accepts(short, 'add_reminder("không có trong câu")')
 
 
 def test_boolean_argument(vocab):

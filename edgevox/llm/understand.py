@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from edgevox.errors import ToolError
+from edgevox.errors import ModelError, ToolError
 from edgevox.llm.engine import GenerationStats, LlamaEngine
 from edgevox.llm.prompt import build_messages, select_examples
 from edgevox.tools.gbnf import REPLY_TOOL, Matcher, parse_call, request_words, tool_grammar
@@ -252,14 +252,36 @@ class Understander:
         )
         return self.engine.tokenize(rendered.partition(_SEPARATOR)[0], special=True)
 
+    def _fit(self, history: Sequence[dict[str, str]], request: list[int]) -> list[int]:
+        """Prefix, as much recent history as fits, and the request, with room for the answer.
+
+        A long conversation or a long typed request must not overflow the context: the oldest
+        exchanges are left out first, and a request too long even on its own is refused.
+        """
+        room = self.engine.n_ctx - self.max_tokens
+        history = list(history)
+        while len(prompt := self._prompt_prefix(history) + request) > room:
+            if not history:
+                raise ModelError(
+                    f"the request is too long for the model: {len(request)} tokens where "
+                    f"{room - len(self._prefix)} fit (llm.n_ctx {self.engine.n_ctx})"
+                )
+            history = history[2:]  # one exchange: the user's words and the answer
+        return prompt
+
     def prefill(self, partial_text: str, history: Sequence[dict[str, str]] = ()) -> int:
         """Evaluate the words heard so far while the person is still speaking.
 
         The engine keeps whatever prefix of its cache the next prompt shares, so when the
         final transcript arrives only its last words (and any words the recogniser revised) are
-        left to evaluate. Returns the tokens evaluated now.
+        left to evaluate. Returns the tokens evaluated now (none for words too long to fit:
+        the request itself will say so).
         """
-        return self.engine.warm(self._prompt_prefix(history) + self.engine.tokenize(partial_text))
+        try:
+            prompt = self._fit(history, self.engine.tokenize(partial_text))
+        except ModelError:
+            return 0
+        return self.engine.warm(prompt)
 
     def stream(
         self,
@@ -278,7 +300,7 @@ class Understander:
             offered_tools(self.tools, hints), argument_choices(self.tools, hints), words
         )
         guide = _CallGuide(grammar.matcher(), words)
-        prompt = self._prompt_prefix(history) + self.engine.tokenize(text.strip()) + self._suffix
+        prompt = self._fit(history, self.engine.tokenize(text.strip()) + self._suffix)
         first_s: float | None = None
         emitted = 0
         pieces = self.engine.generate(prompt, grammar.text, self.max_tokens, cancel, guide)

@@ -30,6 +30,7 @@ import numpy as np
 
 from edgevox.events import Event
 from edgevox.queues import put_dropping_oldest
+from edgevox.tools.registry import APOLOGY_FAILED
 
 log = logging.getLogger(__name__)
 
@@ -160,7 +161,8 @@ class Agent:
         self._speech: queue.Queue[tuple[Turn, Any] | None] = queue.Queue(_SPEAK_QUEUE_CLAUSES)
         self._prefill_text: str | None = None
         self._prefill_lock = threading.Lock()
-        self._current: Turn | None = None
+        self._open: dict[int, Turn] = {}  # queued or in flight, until its speaking_finished
+        self._open_lock = threading.Lock()
         self._speaking: Turn | None = None
         self._next_text_turn = 100_000  # turns that bypass the listener (say/ask_text)
         self._end_of_speech: dict[int, float] = {}
@@ -224,30 +226,36 @@ class Agent:
     def ask_text(self, text: str) -> Turn:
         """A turn from text instead of speech (a kiosk's text box, tests)."""
         self._next_text_turn += 1
-        turn = Turn(self._next_text_turn, text, time.monotonic())
-        self._turns.put(turn)
-        return turn
+        return self._queue_turn(Turn(self._next_text_turn, text, time.monotonic()))
 
     def say(self, text: str) -> Turn:
         """Speak ``text`` as its own turn, without the LLM (announcements, disclosures)."""
         self._next_text_turn += 1
         # Queued behind the turns in flight, so it never cuts into the middle of a reply.
-        turn = Turn(self._next_text_turn, "", say_text=text)
-        self._turns.put(turn)
-        return turn
+        return self._queue_turn(Turn(self._next_text_turn, "", say_text=text))
 
     def interrupt(self, reason: str = "barge_in") -> None:
-        """Stop speaking now and cancel the turn in flight."""
-        turn = self._current or self._speaking
-        if turn is None or turn.cancel.is_set():
+        """Stop speaking now and cancel every turn not yet finished.
+
+        That is the turn in flight and also those accepted but still waiting: whoever interrupts
+        wants silence (or the floor), not the next queued reply a moment later, and an interrupt
+        sent right after a request must not miss it because no worker has picked it up yet.
+        Each cancelled turn gets an ``interrupted`` event and, as always, its
+        ``speaking_finished``.
+        """
+        with self._open_lock:
+            cancelled = [turn for turn in self._open.values() if not turn.cancel.is_set()]
+            for turn in cancelled:
+                turn.cancel.set()
+                turn.first_audio.set()  # release a generation paused for the first clause
+        if not cancelled:
             return
-        turn.cancel.set()
-        turn.first_audio.set()  # release a generation paused for the first clause
         self.sink.stop()
-        self._drain_speech()
-        turn.heard_text = self.sink.spoken_text()
-        self.bus.publish(Event("interrupted", turn.turn_id,
-                               {"heard_text": turn.heard_text, "reason": reason}))
+        heard = self.sink.spoken_text()
+        for turn in cancelled:
+            turn.heard_text = heard if turn is self._speaking else ""
+            self.bus.publish(Event("interrupted", turn.turn_id,
+                                   {"heard_text": turn.heard_text, "reason": reason}))
 
     def replace_tools(self, tools) -> None:
         """Serve a new tool set (a kiosk app registered its own). The LLM's fixed prompt is
@@ -293,8 +301,14 @@ class Agent:
         elif event.type == "final_transcript" and event.data["text"].strip():
             with self._prefill_lock:
                 self._prefill_text = None
-            self._turns.put(Turn(event.turn_id, event.data["text"],
-                                 self._end_of_speech.pop(event.turn_id, None)))
+            self._queue_turn(Turn(event.turn_id, event.data["text"],
+                                  self._end_of_speech.pop(event.turn_id, None)))
+
+    def _queue_turn(self, turn: Turn) -> Turn:
+        with self._open_lock:
+            self._open[turn.turn_id] = turn
+        self._turns.put(turn)
+        return turn
 
     # -- think
     def _think(self) -> None:
@@ -306,13 +320,17 @@ class Agent:
                 continue
             if turn is None:
                 return
-            self._current = turn
             try:
-                with self._thinking:
-                    self._answer(turn)
+                if not turn.cancel.is_set():  # interrupted while it waited
+                    with self._thinking:
+                        self._answer(turn)
+            except Exception as exc:  # one failed turn must not end the agent
+                log.exception("turn %d failed", turn.turn_id)
+                self.bus.publish(Event("error", turn.turn_id,
+                                       {"stage": "think", "message": str(exc)}))
+                self._enqueue_speech(turn, APOLOGY_FAILED)
             finally:
                 self._speech.put((turn, _END))
-                self._current = None
                 self._turns.task_done()
 
     def _maybe_prefill(self) -> None:
@@ -389,17 +407,6 @@ class Agent:
             except queue.Full:
                 continue
 
-    def _drain_speech(self) -> None:
-        while True:
-            try:
-                item = self._speech.get_nowait()
-            except queue.Empty:
-                return
-            self._speech.task_done()
-            if item is not None and item[1] is _END:
-                self._speech.put_nowait(item)  # the speaker must still close the turn
-                return
-
     # -- speak
     def _speak(self) -> None:
         while (item := self._speech.get()) is not None:
@@ -439,11 +446,13 @@ class Agent:
                     break
         if not turn.cancel.is_set():
             turn.heard_text = self.sink.spoken_text() if self._speaking is turn else ""
-        if self._speaking is turn or turn.heard_text:
-            self.bus.publish(Event("speaking_finished", turn.turn_id,
-                                   {"text": turn.heard_text,
-                                    "interrupted": turn.cancel.is_set()}))
+        # Every turn ends with this event, even one that never spoke: clients wait for it.
+        self.bus.publish(Event("speaking_finished", turn.turn_id,
+                               {"text": turn.heard_text, "interrupted": turn.cancel.is_set()}))
         if turn.user_text:
             self.history.add(turn.user_text, turn.heard_text)
-        self._speaking = None
+        if self._speaking is turn:
+            self._speaking = None
+        with self._open_lock:
+            self._open.pop(turn.turn_id, None)
         turn.done.set()

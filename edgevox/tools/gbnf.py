@@ -627,6 +627,12 @@ def request_words(text: str) -> list[str]:
     return [w for w in words if w and "\\" not in w]
 
 
+# Above this many words, string arguments are not limited to runs of them: the character matcher
+# inlines every run, so its size grows with the square of the words, and a request this long was
+# typed, not spoken.
+MAX_SPAN_WORDS = 40
+
+
 def _span_rules(words: Sequence[str]) -> dict[str, Node]:
     """``span`` admits any run of consecutive request words, in O(len(words)) rules."""
     rules: dict[str, Node] = {}
@@ -706,12 +712,12 @@ def tool_grammar(
     """The grammar of "exactly one call of one of ``tools``, or a spoken reply".
 
     ``choices[tool][param]`` narrows an argument to values found in the request; ``words`` (the
-    request's words) limits plain string arguments to runs of them.
+    request's words) limits plain string arguments to runs of them (up to ``MAX_SPAN_WORDS``).
     """
     if not tools and not reply:
         raise ToolError("a grammar needs at least one tool or the spoken reply")
     choices = choices or {}
-    spans = bool(words)
+    spans = bool(words) and len(words) <= MAX_SPAN_WORDS
     rules: dict[str, Node] = {}
     options: list[Node] = []
     for tool in tools:
