@@ -91,7 +91,7 @@ class ToolResultMessage(_Message):
 
 
 class Interrupt(_Message):
-    """Stop speaking now and cancel the turn in flight."""
+    """Stop speaking now and cancel the turn in flight and those still waiting."""
 
     type: Literal["interrupt"]
 
