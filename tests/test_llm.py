@@ -116,17 +116,13 @@ def test_long_history_is_trimmed_and_an_oversized_request_refused(understander):
     exchange = [{"role": "user", "content": "kể chuyện đi " * 60},
                 {"role": "assistant", "content": "ngày xửa ngày xưa " * 60}]
     history = exchange * 8  # far more than the context holds next to the prompt
-    result = _final(understander.stream("tắt quạt", history=history))
+    result = understander.ask("tắt quạt", history=history)
     assert result.tool == "control_device" and result.args["device"] == "fan"
     assert result.stats.prompt_tokens <= understander.engine.n_ctx - understander.max_tokens
     with pytest.raises(ModelError, match="too long"):
-        _final(understander.stream("xin chào " * 1500))
+        understander.ask("xin chào " * 1500)
     assert understander.prefill("xin chào " * 1500) == 0  # skipped, not an error
     assert understander.ask("mấy giờ rồi").tool == "get_time"  # the engine is still usable
-
-
-def _final(stream) -> Understanding:
-    return [event for event in stream if isinstance(event, Understanding)][-1]
 
 
 def test_ask_main_jsonl_contract(model_dir, eval_dir, tmp_path, monkeypatch):

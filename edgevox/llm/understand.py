@@ -337,10 +337,15 @@ class Understander:
             return Understanding(None, reply=APOLOGY_INVALID, raw=out, stats=stats)
         return Understanding(name, args=args, raw=out, stats=stats)
 
-    def ask(self, text: str, cancel: threading.Event | None = None) -> Understanding:
+    def ask(
+        self,
+        text: str,
+        cancel: threading.Event | None = None,
+        history: Sequence[dict[str, str]] = (),
+    ) -> Understanding:
         """The complete outcome of one request (the reply is collected, not streamed)."""
         result: Understanding | None = None
-        for event in self.stream(text, cancel):
+        for event in self.stream(text, cancel, history):
             if isinstance(event, Understanding):
                 result = event
         assert result is not None
