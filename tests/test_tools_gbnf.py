@@ -419,6 +419,18 @@ def test_timing_out_tool_becomes_a_spoken_apology():
     assert not result.ok and result.spoken == APOLOGY_TIMEOUT
 
 
+def test_tool_that_times_out_on_its_own_gets_the_timeout_apology():
+    reg = ToolRegistry()
+
+    @reg.function
+    def door() -> str:
+        """Waits on a device that never answers."""
+        raise TimeoutError("the door controller did not answer")
+
+    result = reg.invoke("door", {}, timeout_s=5.0)
+    assert not result.ok and result.spoken == APOLOGY_TIMEOUT and result.error == "timeout"
+
+
 def test_async_tool_and_invalid_arguments():
     reg = ToolRegistry()
 

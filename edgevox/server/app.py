@@ -541,7 +541,9 @@ class Daemon:
                     raise ToolError("the daemon is stopping")
                 return future.result(timeout=timeout_s)
             except concurrent.futures.TimeoutError:  # not yet the builtin on Python 3.10
-                raise ToolError(f"the app did not answer {name} within {timeout_s:g} s") \
+                # The builtin, so the registry reports it as the timeout it is, whichever of
+                # its own wait and this one ends first.
+                raise TimeoutError(f"the app did not answer {name} within {timeout_s:g} s") \
                     from None
             finally:
                 self._calls.pop(call_id, None)

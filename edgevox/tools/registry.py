@@ -441,7 +441,8 @@ class ToolRegistry(Mapping[str, Tool]):
         worker = threading.Thread(target=run, name=f"tool-{name}", daemon=True)
         worker.start()
         worker.join(timeout_s)
-        if worker.is_alive():
+        # A tool that gives up waiting on its own (a device, a kiosk app) timed out as well.
+        if worker.is_alive() or isinstance(box.get("error"), TimeoutError):
             logger.warning("tool %s timed out after %.1f s", name, timeout_s)
             return ToolResult(name, ok=False, spoken=APOLOGY_TIMEOUT, error="timeout")
         if "error" in box:
