@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import os
@@ -206,11 +207,20 @@ _WRITER = textwrap.dedent("""
 """)
 
 
+def _bytes_written(log_dir):
+    """The log files' total size; a file rotated away between listing and stat counts 0."""
+    total = 0
+    for path in log_dir.glob(f"{LOG_NAME}*"):
+        with contextlib.suppress(FileNotFoundError):
+            total += path.stat().st_size
+    return total
+
+
 def test_sigkill_mid_writing_leaves_a_readable_log(tmp_path):
     proc = subprocess.Popen([sys.executable, "-c", _WRITER, str(tmp_path)], cwd=REPO_ROOT)
     try:
         deadline = time.monotonic() + 25
-        while sum(p.stat().st_size for p in tmp_path.glob(f"{LOG_NAME}*")) < 600_000:
+        while _bytes_written(tmp_path) < 600_000:
             assert proc.poll() is None, "writer exited early"
             assert time.monotonic() < deadline, "writer too slow"
             time.sleep(0.02)
