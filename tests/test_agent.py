@@ -17,6 +17,7 @@ from edgevox.audio.sink import MemorySink
 from edgevox.audio.source import read_wav
 from edgevox.catalog import ModelStore
 from edgevox.config import load_config
+from edgevox.runtime.agent import join_resumed
 from edgevox.runtime.build import build_agent, build_synthesizer
 
 pytestmark = pytest.mark.models
@@ -65,6 +66,18 @@ def collect(subscription, until: str, timeout_s: float = 90.0) -> list:
             if event.type == until:
                 return events
     raise AssertionError(f"no {until} within {timeout_s} s: {[e.type for e in events]}")
+
+
+@pytest.mark.parametrize(("before", "after", "joined"), [
+    ("nuôi con theo phong cách", "do thái", "nuôi con theo phong cách do thái"),
+    ("không chỉ tốt cho đứa trẻ mà", "mà còn tốt", "không chỉ tốt cho đứa trẻ mà còn tốt"),
+    ("bật đèn phòng", "phòng khách", "bật đèn phòng khách"),
+    ("hẹn giờ mười", "mười lăm phút", "hẹn giờ mười lăm phút"),
+    ("", "tắt đèn", "tắt đèn"),
+    ("tắt đèn", "", "tắt đèn"),
+])
+def test_resumed_words_join_once_across_the_seam(before, after, joined):
+    assert join_resumed(before, after) == joined
 
 
 def test_spoken_request_to_tool_call_to_spoken_reply(agent, eval_dir):
@@ -117,7 +130,8 @@ def test_barge_in_stops_playback_and_cancels_generation(agent, eval_dir):
         assert engine.last_stats.cancelled
     subscription.close()
     assert time.monotonic() - stop_t < 10
-    agent.wait_idle(timeout_s=60)
+    feed(agent, silence(2.0), realtime=False)  # the person stops; their request is answered
+    assert agent.wait_idle(timeout_s=60)
     history = agent.history.messages()
     spoken_entry = next(m for m in reversed(history) if m["role"] == "assistant"
                         and m["content"] == turn.heard_text)
@@ -125,7 +139,7 @@ def test_barge_in_stops_playback_and_cancels_generation(agent, eval_dir):
 
 
 def test_say_during_a_reply_waits_for_it_and_keeps_it_whole(agent):
-    agent.wait_idle(timeout_s=60)
+    assert agent.wait_idle(timeout_s=60)
     subscription = agent.subscribe()
     reply = agent.ask_text("kể cho tôi nghe về Hà Nội")
     collect(subscription, "speaking_started")
@@ -142,7 +156,7 @@ def test_say_during_a_reply_waits_for_it_and_keeps_it_whole(agent):
 
 
 def test_interrupt_right_after_a_request_cancels_it_before_it_starts(agent):
-    agent.wait_idle(timeout_s=60)
+    assert agent.wait_idle(timeout_s=60)
     subscription = agent.subscribe()
     first = agent.say("Xin chào quý khách.")
     second = agent.say("Chúc quý khách một ngày tốt lành.")
@@ -159,7 +173,7 @@ def test_interrupt_right_after_a_request_cancels_it_before_it_starts(agent):
 
 
 def test_a_turn_that_fails_is_apologised_for_and_the_agent_goes_on(agent):
-    agent.wait_idle(timeout_s=60)
+    assert agent.wait_idle(timeout_s=60)
     subscription = agent.subscribe()
     too_long = agent.ask_text("xin chào " * 1500)  # more than the LLM's context holds
     events = collect(subscription, "speaking_finished")
@@ -170,3 +184,31 @@ def test_a_turn_that_fails_is_apologised_for_and_the_agent_goes_on(agent):
     events = collect(subscription, "speaking_finished")
     subscription.close()
     assert any(e.type == "tool_call" and e.turn_id == answered.turn_id for e in events)
+
+
+def test_speech_resumed_before_any_reply_is_answered_once_as_one_request(agent, model_dir):
+    # The bundled demo recording has a comma pause after "Do Thái" that the end-of-turn model
+    # takes for the end; the speaker goes on before the agent says anything.
+    audio, _ = read_wav(model_dir("sample-vi-speech") / "sample.wav")
+    assert agent.wait_idle(timeout_s=60)
+    agent.new_session()
+    subscription = agent.subscribe()
+    feed(agent, np.concatenate([silence(0.3), audio, silence(2.0)]), realtime=False)
+    events = []
+    while not any(e.type == "speaking_finished" and not e.data["interrupted"] for e in events):
+        events += collect(subscription, "speaking_finished")
+    subscription.close()
+    started = [e.turn_id for e in events if e.type == "speech_started"]
+    assert len(started) >= 2, "the recording was heard as one turn: nothing was resumed"
+    withdrawn = {e.turn_id for e in events if e.type == "interrupted"}
+    assert withdrawn == set(started[:-1])
+    assert all(e.data["reason"] == "resumed" for e in events if e.type == "interrupted")
+    answered = [e for e in events if e.type == "speaking_finished" and not e.data["interrupted"]]
+    assert [e.turn_id for e in answered] == [started[-1]]
+    final = next(e for e in events if e.type == "final_transcript" and e.turn_id == started[-1])
+    assert final.data["text"].startswith("nuôi con theo phong cách")
+    assert final.data["text"].endswith(final.data["segment_text"])
+    assert "cha mẹ" in final.data["segment_text"] and "nuôi" not in final.data["segment_text"]
+    assert " ".join(final.data["text"].split()) == final.data["text"]
+    assert [m["content"] for m in agent.history.messages()] == [final.data["text"],
+                                                               answered[0].data["text"]]

@@ -14,7 +14,15 @@ import time
 import pytest
 
 from edgevox.errors import ModelError
-from edgevox.llm.understand import ReplyChunk, Understander, Understanding
+from edgevox.llm.understand import (
+    Hints,
+    ReplyChunk,
+    Understander,
+    Understanding,
+    argument_choices,
+    reserved_words,
+)
+from edgevox.tools.gbnf import request_word_spans
 from edgevox.tools.registry import ToolRegistry
 
 pytestmark = [pytest.mark.models, pytest.mark.slow]
@@ -44,6 +52,24 @@ def test_tool_request_gives_the_right_call(understander):
     assert light.tool == "control_device"
     assert light.args == {"device": "light", "action": "off", "room": "living_room"}
     assert light.ttft_s is not None and light.total_s >= light.ttft_s
+
+
+@pytest.mark.parametrize(
+    ("text", "reserved"),
+    [
+        ("hẹn giờ mười lăm phút để luộc trứng", {"set_timer": {"mười", "lăm", "phút"}}),
+        ("Đặt báo thức lúc 6 giờ 30 sáng nhé!", {"set_alarm": {"6", "giờ", "30", "sáng"}}),
+        ("báo thức 19h30", {"set_alarm": {"19h30"}}),
+        ("mở bài năm phút", {"set_timer": {"năm", "phút"}}),  # play_music may still copy them
+        ("mở bài Diễm Xưa", {}),
+    ],
+)
+def test_words_read_as_a_time_are_reserved_for_the_tool_given_it(eval_dir, text, reserved):
+    tools = ToolRegistry.from_file(eval_dir / "tools.json")
+    hints = Hints.read(text)
+    spans = request_word_spans(text)
+    got = reserved_words(tools, argument_choices(tools, hints), spans, hints)
+    assert {name: {spans[i][0] for i in indices} for name, indices in got.items()} == reserved
 
 
 def test_request_no_tool_fits_gets_a_reply(understander):

@@ -16,6 +16,7 @@ from edgevox.text.spoken import (
     find_clock_times,
     find_durations,
     find_numbers,
+    find_time_spans,
     parse_number,
     to_digits,
 )
@@ -293,6 +294,19 @@ def test_find_numbers_gives_spans_into_the_text() -> None:
         NumberSpan(3, 37, 38, "3"),
     ]
     assert [text[n.start : n.end] for n in find_numbers(text)] == ["mười lăm", "3"]
+
+
+@pytest.mark.parametrize(
+    ("text", "read"),
+    [
+        ("hẹn giờ mười lăm phút để luộc trứng", ["mười lăm phút"]),
+        ("báo thức lúc 6 giờ 30 sáng mai", ["6 giờ 30 sáng"]),
+        ("nhắc tôi lúc 19h30 rồi hẹn giờ một tiếng rưỡi", ["19h30", "một tiếng rưỡi"]),
+        ("bật đèn phòng số 3", []),
+    ],
+)
+def test_find_time_spans_marks_the_words_each_time_was_read_from(text, read) -> None:
+    assert [text[start:end] for start, end in find_time_spans(text)] == read
 
 
 def test_find_numbers_reads_clock_digits_separately() -> None:

@@ -26,7 +26,7 @@ from edgevox.tools.gbnf import (
     int_range,
     parse_call,
     parse_gbnf,
-    request_words,
+    request_word_spans,
     static_rules,
     tool_grammar,
 )
@@ -88,6 +88,10 @@ def check(vocab, grammar: Grammar, good: list[str], bad: list[str]) -> None:
 
 def registry(*specs: dict) -> ToolRegistry:
     return ToolRegistry.from_json({"tools": list(specs)})
+
+
+def request_words(text: str) -> list[str]:
+    return [word for word, _, _ in request_word_spans(text)]
 
 
 # --- grammar: one schema feature at a time ----------------------------------------------------
@@ -156,6 +160,39 @@ def test_string_arguments_free_or_copied_from_the_request(vocab):
     good = ['play_music("Nối Vòng Tay Lớn")', 'play_music("nhé")', 'play_music("")']
     bad = ['play_music("Vòng Nối")', 'play_music("nhé!")', 'play_music("Hello")']
     check(vocab, copied, good, bad)
+
+
+def test_request_words_keep_where_they_were_cut_from():
+    text = 'mở bài "Diễm Xưa" nhé!'
+    spans = request_word_spans(text)
+    assert [w for w, _, _ in spans] == ["mở", "bài", "Diễm", "Xưa", "nhé"]
+    assert [text[start:end] for _, start, end in spans] == ["mở", "bài", "Diễm", "Xưa", "nhé!"]
+
+
+def test_reserved_words_are_not_copied_by_that_tool(vocab):
+    tools = registry(
+        {"name": "set_timer", "parameters": {
+            "seconds": {"type": "integer", "minimum": 1},
+            "label": {"type": "string", "required": False}}},
+        {"name": "play_music", "parameters": {"query": {"type": "string"}}},
+    )
+    words = request_words("hẹn giờ mười lăm phút để luộc trứng")
+    grammar = tool_grammar(list(tools.values()), {"set_timer": {"seconds": ["900"]}}, words,
+                           reply=False, reserved={"set_timer": {2, 3, 4}})
+    good = ["set_timer(900)", 'set_timer(900, label="luộc trứng")', 'set_timer(900, label="")',
+            'play_music("mười lăm phút")']  # the other tool may still copy them
+    bad = ['set_timer(900, label="mười lăm phút")', 'set_timer(900, label="lăm")',
+           'set_timer(900, label="giờ mười")', 'set_timer(900, label="phút để")']
+    check(vocab, grammar, good, bad)
+
+
+def test_a_tool_with_every_word_reserved_gets_only_empty_strings(vocab):
+    tools = registry({"name": "set_timer", "parameters": {
+        "seconds": {"type": "integer", "minimum": 1}, "label": {"type": "string"}}})
+    grammar = tool_grammar(list(tools.values()), {"set_timer": {"seconds": ["900"]}},
+                           request_words("mười lăm phút"), reply=False,
+                           reserved={"set_timer": {0, 1, 2}})
+    check(vocab, grammar, ['set_timer(900, "")'], ['set_timer(900, "phút")'])
 
 
 def test_a_very_long_request_leaves_string_arguments_free():

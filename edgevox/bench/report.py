@@ -424,7 +424,8 @@ def _case_notes(case: str, info: dict[str, Any]) -> str:
         return f"voice language {info.get('language')}, {info.get('sample_rate_hz')} Hz"
     if case == "agent":
         return (f"{len(info.get('clips', []))} clips per pass, "
-                f"{info.get('turns_without_reply', 0)} turns without a reply")
+                f"{info.get('turns_without_reply', 0)} turns without a reply, "
+                f"{info.get('turns_resumed', 0)} resumed after a pause")
     return ""
 
 

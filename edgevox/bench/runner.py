@@ -642,6 +642,10 @@ def _case_agent(spec: dict[str, Any], config: Config, launched_at: float) -> dic
                     if event.turn_id:
                         by_turn.setdefault(event.turn_id, []).append(event)
                 for turn_events in by_turn.values():
+                    if any(e.type == "interrupted" and e.data["reason"] == "resumed"
+                           for e in turn_events):  # its words were answered in the next turn
+                        info["turns_resumed"] = info.get("turns_resumed", 0) + 1
+                        continue
                     row = turn_breakdown(turn_events)
                     turns.append({"run": run, "clip": Path(clip["path"]).name, **row})
                     for part in ("voice_to_voice_s", *BREAKDOWN):

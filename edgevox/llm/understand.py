@@ -7,7 +7,8 @@ Per request the :class:`Understander`
    model only decides *which* tool; "hai phút rưỡi" becomes 150 seconds without LLM arithmetic;
 2. builds the grammar of "one registered tool call or ``say("...")``" with plain string
    arguments limited to runs of the request's words (names, places, titles are copied, not
-   translated or invented);
+   translated or invented), except the words a duration or clock time was read from, for the
+   tool that takes that time (a timer's "mười lăm phút" is not also its label);
 3. sends only the request's own tokens after the cached prefix (see :mod:`edgevox.llm.prompt`),
    and decodes greedily under the grammar, with forced characters batched and copied words
    drafted (see :class:`edgevox.llm.engine.LlamaEngine`);
@@ -21,6 +22,7 @@ import logging
 import re
 import threading
 import time
+import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,7 +31,13 @@ from typing import Any
 from edgevox.errors import ModelError, ToolError
 from edgevox.llm.engine import GenerationStats, LlamaEngine
 from edgevox.llm.prompt import build_messages, select_examples
-from edgevox.tools.gbnf import REPLY_TOOL, Matcher, parse_call, request_words, tool_grammar
+from edgevox.tools.gbnf import (
+    REPLY_TOOL,
+    Matcher,
+    parse_call,
+    request_word_spans,
+    tool_grammar,
+)
 from edgevox.tools.registry import APOLOGY_INVALID, Example, Param, Tool
 
 logger = logging.getLogger(__name__)
@@ -81,6 +89,8 @@ class Hints:
     durations_s: tuple[int, ...]
     clock_times: tuple[str, ...]
     numbers: tuple[int, ...]
+    time_spans: tuple[tuple[int, int], ...]
+    """Where the durations and clock times are: (start, end) offsets into the NFC text."""
 
     @classmethod
     def read(cls, text: str) -> Hints:
@@ -90,6 +100,7 @@ class Hints:
             tuple(spoken.find_durations(text)),
             tuple(spoken.find_clock_times(text)),
             tuple(span.value for span in spoken.find_numbers(text)),
+            tuple(spoken.find_time_spans(text)),
         )
 
 
@@ -138,6 +149,35 @@ def argument_choices(tools: Mapping[str, Tool], hints: Hints) -> dict[str, dict[
                 formatted = [f'"{v}"' if kind == "clock" else str(v) for v in values]
                 choices.setdefault(tool.name, {})[param.name] = formatted
     return choices
+
+
+_TIME_KINDS = ("duration_s", "duration_min", "clock")
+
+
+def reserved_words(
+    tools: Mapping[str, Tool],
+    choices: Mapping[str, Mapping[str, Sequence[str]]],
+    word_spans: Sequence[tuple[str, int, int]],
+    hints: Hints,
+) -> dict[str, frozenset[int]]:
+    """For each tool given a duration or clock time from the request, the indices of the words
+    that time was read from: its string arguments may not copy them as well.
+
+    Without this "hẹn giờ mười lăm phút" became ``set_timer(900, label="mười lăm phút")``.
+    """
+    timed = frozenset(
+        i
+        for i, (_, start, end) in enumerate(word_spans)
+        if any(start < t_end and t_start < end for t_start, t_end in hints.time_spans)
+    )
+    if not timed:
+        return {}
+    return {
+        tool.name: timed
+        for tool in tools.values()
+        if any(param_kind(p) in _TIME_KINDS and p.name in choices.get(tool.name, {})
+               for p in tool.params)
+    }
 
 
 def offered_tools(tools: Mapping[str, Tool], hints: Hints) -> list[Tool]:
@@ -294,10 +334,14 @@ class Understander:
         ``history`` holds earlier turns as chat messages (user, assistant, ...).
         """
         start = time.perf_counter()
-        words = request_words(text)
+        text = unicodedata.normalize("NFC", text)  # the parsers' offsets are into NFC text
+        word_spans = request_word_spans(text)
+        words = [word for word, _, _ in word_spans]
         hints = Hints.read(text)
+        choices = argument_choices(self.tools, hints)
         grammar = tool_grammar(
-            offered_tools(self.tools, hints), argument_choices(self.tools, hints), words
+            offered_tools(self.tools, hints), choices, words,
+            reserved=reserved_words(self.tools, choices, word_spans, hints),
         )
         guide = _CallGuide(grammar.matcher(), words)
         prompt = self._fit(history, self.engine.tokenize(text.strip()) + self._suffix)

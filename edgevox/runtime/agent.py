@@ -106,6 +106,24 @@ class Turn:
     timings: dict[str, float] = field(default_factory=dict)
     say_text: str | None = None  # a turn that only speaks this text, without the LLM
     first_audio: threading.Event = field(default_factory=threading.Event)
+    from_speech: bool = False  # heard through the listener, so the person may resume it
+    acted: bool = False  # its tool ran: the request had an effect and is not taken back
+    resumed: bool = False  # withdrawn because the person went on speaking; see _on_speech
+
+
+def join_resumed(before: str, after: str) -> str:
+    """The words of a request the person resumed after a pause, as one request.
+
+    The two turns' audio overlaps at the seam (the end-of-turn hangover and the next turn's
+    pre-roll), so a word there can be heard by both ("... đứa trẻ mà" + "mà còn ..."): one or two
+    words repeated exactly across the seam are kept once.
+    """
+    head, tail = before.split(), after.split()
+    for n in (2, 1):
+        if len(head) >= n and head[-n:] == tail[:n]:
+            tail = tail[n:]
+            break
+    return " ".join(head + tail)
 
 
 class History:
@@ -161,6 +179,7 @@ class Agent:
         self._speech: queue.Queue[tuple[Turn, Any] | None] = queue.Queue(_SPEAK_QUEUE_CLAUSES)
         self._prefill_text: str | None = None
         self._prefill_lock = threading.Lock()
+        self._resumed_text = ""  # words of withdrawn turns, carried into the next final
         self._open: dict[int, Turn] = {}  # queued or in flight, until its speaking_finished
         self._open_lock = threading.Lock()
         self._speaking: Turn | None = None
@@ -286,23 +305,64 @@ class Agent:
         while (block := self._audio.get()) is not None:
             events = self.listener.flush() if block is _FLUSH else self.listener.feed(block)
             for event in events:
+                event = self._with_resumed_words(event)
                 self.bus.publish(event)
                 self._on_listener_event(event)
             self._audio.task_done()
 
+    def _with_resumed_words(self, event: Event) -> Event:
+        """A final transcript leads with the words of the turns it resumes (see _on_speech);
+        ``segment_text`` keeps what this turn's audio alone said."""
+        if event.type != "final_transcript":
+            return event
+        with self._prefill_lock:
+            self._prefill_text = None
+            resumed, self._resumed_text = self._resumed_text, ""
+        if not resumed:
+            return event
+        text = join_resumed(resumed, event.data["text"])
+        return Event(event.type, event.turn_id,
+                     {**event.data, "text": text, "segment_text": event.data["text"]}, event.t)
+
     def _on_listener_event(self, event: Event) -> None:
-        if event.type == "speech_started" and self.barge_in:
-            self.interrupt()
+        if event.type == "speech_started":
+            self._on_speech()
         elif event.type == "partial_transcript":
             with self._prefill_lock:
-                self._prefill_text = event.data["text"]
+                self._prefill_text = join_resumed(self._resumed_text, event.data["text"])
         elif event.type == "end_of_turn":
             self._end_of_speech[event.turn_id] = event.t - event.data["eot_delay_ms"] / 1000
         elif event.type == "final_transcript" and event.data["text"].strip():
-            with self._prefill_lock:
-                self._prefill_text = None
             self._queue_turn(Turn(event.turn_id, event.data["text"],
-                                  self._end_of_speech.pop(event.turn_id, None)))
+                                  self._end_of_speech.pop(event.turn_id, None),
+                                  from_speech=True))
+
+    def _on_speech(self) -> None:
+        """The person starts speaking.
+
+        While the agent has said nothing yet, this is the same request going on after a pause
+        that ended the turn too early ("nuôi con theo phong cách Do Thái, ... không chỉ tốt cho
+        đứa trẻ"): the spoken turns not yet answered are withdrawn (``interrupted``, reason
+        ``resumed``) and their words lead the next final transcript, so the agent answers the
+        whole request once instead of a fragment. A turn whose tool already ran is not taken
+        back. That needs no barge-in, since nothing is playing that could echo. While the agent
+        speaks, it is a barge-in (when enabled).
+        """
+        with self._open_lock:
+            withdrawn = [] if self._speaking is not None else [
+                turn for turn in self._open.values()
+                if turn.from_speech and not turn.acted and not turn.cancel.is_set()]
+            for turn in withdrawn:
+                turn.resumed = True
+                turn.cancel.set()
+                turn.first_audio.set()
+        for turn in withdrawn:
+            with self._prefill_lock:
+                self._resumed_text = join_resumed(self._resumed_text, turn.user_text)
+            self.bus.publish(Event("interrupted", turn.turn_id,
+                                   {"heard_text": "", "reason": "resumed"}))
+        if self.barge_in:
+            self.interrupt()
 
     def _queue_turn(self, turn: Turn) -> Turn:
         with self._open_lock:
@@ -371,6 +431,10 @@ class Agent:
             for clause in chunker.flush():
                 self._enqueue_speech(turn, clause)
             return
+        with self._open_lock:  # from here the request acts: it can no longer be resumed
+            if turn.cancel.is_set():
+                return
+            turn.acted = True
         self.bus.publish(Event("tool_call", turn.turn_id,
                                {"name": result.tool, "arguments": result.args}))
         spoken = self._run_tool(turn, result.tool, result.args)
@@ -449,7 +513,7 @@ class Agent:
         # Every turn ends with this event, even one that never spoke: clients wait for it.
         self.bus.publish(Event("speaking_finished", turn.turn_id,
                                {"text": turn.heard_text, "interrupted": turn.cancel.is_set()}))
-        if turn.user_text:
+        if turn.user_text and not turn.resumed:  # a resumed turn's words live on in the next
             self.history.add(turn.user_text, turn.heard_text)
         if self._speaking is turn:
             self._speaking = None

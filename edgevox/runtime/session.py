@@ -202,12 +202,17 @@ def run_file_turn(config: Config, wav: Path, out: Path | None, *, tools=None,
 
 
 def turn_summary(report: TurnReport) -> dict:
-    """The figures a person asks for: what was heard, done and said, and how fast."""
-    final = report.first("final_transcript")
-    eot = report.first("end_of_turn")
-    call = report.first("tool_call")
-    speaking = report.first("speaking_started")
-    finished = report.first("speaking_finished")
+    """The figures a person asks for: what was heard, done and said, and how fast, for the turn
+    that was answered (a request resumed after a pause spans several listener turns)."""
+    answered = [e.turn_id for e in report.events
+                if e.type == "speaking_finished" and not e.data["interrupted"]]
+    turn = TurnReport(report.ok, [e for e in report.events
+                                  if not answered or e.turn_id == answered[-1]])
+    final = turn.first("final_transcript")
+    eot = turn.first("end_of_turn")
+    call = turn.first("tool_call")
+    speaking = turn.first("speaking_started")
+    finished = turn.first("speaking_finished")
     return {
         "transcript": final.data["text"] if final else None,
         "tool_call": {"name": call.data["name"], "args": call.data["arguments"]} if call
@@ -246,7 +251,7 @@ def run_demo(config: Config, out: Path) -> int:
     store = ModelStore()
     sample = store.path("sample-vi-speech") / "sample.wav"
     with agent_session(config, out, store=store) as agent:
-        print(f"== spoken turn: {sample.name} (a real Northern Vietnamese recording)")
+        print(f"== spoken turn: {sample.name} (a real Southern Vietnamese recording)")
         report_turn(play_file(agent, WavFileSource(sample, block_ms=20)), print_json=False)
         request = "hẹn giờ mười lăm phút"
         print(f"\n== typed request (the demo bundles no spoken command): '{request}'")

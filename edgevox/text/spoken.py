@@ -414,14 +414,15 @@ class _Reader:
 
     # durations and clock times
 
-    def times(self) -> list[_TimeExpr]:
-        """All durations and clock times, left to right, each token used at most once."""
-        found: list[_TimeExpr] = []
+    def times(self) -> list[tuple[int, _TimeExpr]]:
+        """All durations and clock times with the token each starts at, left to right, each
+        token used at most once."""
+        found: list[tuple[int, _TimeExpr]] = []
         k = 0
         while k < len(self.tokens):
             expr = self._time_at(k)
             if expr is not None:
-                found.append(expr)
+                found.append((k, expr))
                 k = expr.end
             else:  # step over a whole number, never into its middle ("hai mươi" -> "mươi")
                 parsed = self.number_at(k)
@@ -636,10 +637,17 @@ def to_digits(text: str) -> str:
 def find_durations(text: str) -> list[int]:
     """Durations in seconds, in order: "một tiếng rưỡi" -> 5400, "sau hai giờ" -> 7200."""
     times = _Reader(_tokenize(_nfc(text))).times()
-    return [t.seconds for t in times if t.seconds is not None]
+    return [t.seconds for _, t in times if t.seconds is not None]
 
 
 def find_clock_times(text: str) -> list[str]:
     """Clock times as 24-hour "HH:MM", in order: "bảy giờ kém mười lăm tối" -> "18:45"."""
     times = _Reader(_tokenize(_nfc(text))).times()
-    return [t.clock for t in times if t.clock is not None]
+    return [t.clock for _, t in times if t.clock is not None]
+
+
+def find_time_spans(text: str) -> list[tuple[int, int]]:
+    """Where each duration and clock time is, as (start, end) offsets into the NFC text: the
+    words the two parsers above read."""
+    reader = _Reader(_tokenize(_nfc(text)))
+    return [(reader.tokens[k].start, reader.tokens[t.end - 1].end) for k, t in reader.times()]

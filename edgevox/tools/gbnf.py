@@ -31,6 +31,7 @@ import json
 import logging
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -621,10 +622,15 @@ def quote(text: str) -> str:
     return '"' + text + '"'
 
 
-def request_words(text: str) -> list[str]:
-    """The request's words as string arguments may copy them (edge punctuation stripped)."""
-    words = (w.strip(".,;:!?…()[]{}'“”‘’") for w in text.replace('"', " ").split())
-    return [w for w in words if w and "\\" not in w]
+def request_word_spans(text: str) -> list[tuple[str, int, int]]:
+    """The request's words as string arguments may copy them (edge punctuation stripped), each
+    with the (start, end) offsets in ``text`` of the piece it was cut from."""
+    spans = []
+    for match in re.finditer(r'[^\s"]+', text):
+        word = match.group().strip(".,;:!?…()[]{}'“”‘’")
+        if word and "\\" not in word:
+            spans.append((word, match.start(), match.end()))
+    return spans
 
 
 # Above this many words, string arguments are not limited to runs of them: the character matcher
@@ -633,27 +639,27 @@ def request_words(text: str) -> list[str]:
 MAX_SPAN_WORDS = 40
 
 
-def _span_rules(words: Sequence[str]) -> dict[str, Node]:
-    """``span`` admits any run of consecutive request words, in O(len(words)) rules."""
-    rules: dict[str, Node] = {}
-    last = len(words) - 1
-    for i in range(last, 0, -1):
-        item = seq(Lit(" " + words[i]), *([optional(Ref(f"span-{i + 1}"))] if i < last else []))
-        rules[f"span-{i}"] = item
-    options = [
-        seq(Lit(w), *([optional(Ref(f"span-{i + 1}"))] if i < last else []))
-        for i, w in enumerate(words)
-    ]
-    rules["span"] = alt(*options)
+def _span_rules(words: Sequence[str], name: str, reserved: AbstractSet[int]) -> dict[str, Node]:
+    """Rule ``name`` admits any run of consecutive request words none of which is in
+    ``reserved`` (word indices), in O(len(words)) rules; no rules when every word is reserved."""
+    def run_from(i: int, lead: str) -> Node:
+        more = i + 1 < len(words) and i + 1 not in reserved
+        return seq(Lit(lead + words[i]), *([optional(Ref(f"{name}-{i + 1}"))] if more else []))
+
+    free = [i for i in range(len(words)) if i not in reserved]
+    if not free:
+        return {}
+    rules = {f"{name}-{i}": run_from(i, " ") for i in free if i - 1 in free}
+    rules[name] = alt(*(run_from(i, "") for i in free))
     return rules
 
 
-def value_node(param: Param, choices: Sequence[str] = (), spans: bool = False) -> Node:
+def value_node(param: Param, choices: Sequence[str] = (), string: Node | None = None) -> Node:
     """The grammar of one argument value.
 
     ``choices`` (already formatted values, e.g. ``'300'`` or ``'"06:00"'``) replace the schema's
-    grammar when a parser found candidates in the request; ``spans`` limits a plain string to a
-    run of the request's words.
+    grammar when a parser found candidates in the request; ``string`` replaces the free string
+    for a plain string argument (runs of the request's words).
     """
     if choices:
         return alt(*(Lit(choice) for choice in choices))
@@ -668,8 +674,7 @@ def value_node(param: Param, choices: Sequence[str] = (), spans: bool = False) -
             return seq(Lit('"'), regex_node(param.pattern), Lit('"'))
         except ValueError as exc:
             logger.warning("argument %s: %s; generating a free string", param.name, exc)
-    # "" stays possible: a required place or name the user did not say
-    return seq(Lit('"'), optional(Ref("span")), Lit('"')) if spans else Ref("free-string")
+    return string if string is not None else Ref("free-string")
 
 
 def _optionals(items: Sequence[Node], after_required: bool) -> Node:
@@ -683,9 +688,9 @@ def _optionals(items: Sequence[Node], after_required: bool) -> Node:
 
 
 def call_node(
-    tool: Tool, choices: Mapping[str, Sequence[str]] | None = None, spans: bool = False
+    tool: Tool, choices: Mapping[str, Sequence[str]] | None = None, string: Node | None = None
 ) -> Node:
-    """The grammar of one call of ``tool``."""
+    """The grammar of one call of ``tool``; ``string`` as in :func:`value_node`."""
     choices = choices or {}
     required = [p for p in tool.params if p.required]
     optional_params = [p for p in tool.params if not p.required]
@@ -693,9 +698,9 @@ def call_node(
     for i, param in enumerate(required):
         if i:
             parts.append(Lit(", "))
-        parts.append(value_node(param, choices.get(param.name, ()), spans))
+        parts.append(value_node(param, choices.get(param.name, ()), string))
     keyed = [
-        seq(Lit(p.name + "="), value_node(p, choices.get(p.name, ()), spans))
+        seq(Lit(p.name + "="), value_node(p, choices.get(p.name, ()), string))
         for p in optional_params
     ]
     parts.append(_optionals(keyed, bool(required)))
@@ -708,26 +713,39 @@ def tool_grammar(
     choices: Mapping[str, Mapping[str, Sequence[str]]] | None = None,
     words: Sequence[str] | None = None,
     reply: bool = True,
+    reserved: Mapping[str, AbstractSet[int]] | None = None,
 ) -> Grammar:
     """The grammar of "exactly one call of one of ``tools``, or a spoken reply".
 
     ``choices[tool][param]`` narrows an argument to values found in the request; ``words`` (the
-    request's words) limits plain string arguments to runs of them (up to ``MAX_SPAN_WORDS``).
+    request's words) limits plain string arguments to runs of them (up to ``MAX_SPAN_WORDS``);
+    ``reserved[tool]`` holds indices of words that tool's string arguments may not copy, because
+    a parser already read them for another of its arguments (the "mười lăm phút" of a timer is
+    its duration, not also its label).
     """
     if not tools and not reply:
         raise ToolError("a grammar needs at least one tool or the spoken reply")
     choices = choices or {}
+    reserved = reserved or {}
     spans = bool(words) and len(words) <= MAX_SPAN_WORDS
     rules: dict[str, Node] = {}
+    span_names: dict[frozenset[int], str] = {}
     options: list[Node] = []
     for tool in tools:
-        rules[rule_name(tool.name)] = call_node(tool, choices.get(tool.name), spans)
+        string: Node | None = None
+        if spans and words:
+            kept = frozenset(reserved.get(tool.name, ()))
+            if kept not in span_names:
+                span_names[kept] = "span" if not kept else f"span-r{len(span_names)}"
+                rules.update(_span_rules(words, span_names[kept], kept))
+            name = span_names[kept]
+            # "" stays possible: a required place or name the user did not say
+            string = seq(Lit('"'), optional(Ref(name)), Lit('"')) if name in rules else Lit('""')
+        rules[rule_name(tool.name)] = call_node(tool, choices.get(tool.name), string)
         options.append(Ref(rule_name(tool.name)))
     if reply:
         options.append(Ref("say-call"))
     root: dict[str, Node] = {"root": alt(*options)}
-    if spans and words:
-        rules.update(_span_rules(words))
     return Grammar({**root, **rules, **static_rules()})
 
 

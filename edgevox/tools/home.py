@@ -60,8 +60,7 @@ def home_tools(state: HomeState | None = None,
     lock = threading.Lock()
     registry = ToolRegistry()
 
-    @registry.function(examples=[Example("hẹn giờ 10 phút luộc trứng",
-                                         {"duration_seconds": 600, "label": "luộc trứng"})])
+    @registry.function(examples=[Example("hẹn giờ năm phút nhé", {"duration_seconds": 300})])
     def set_timer(duration_seconds: Annotated[int, Field(ge=1, le=86400)],
                   label: str | None = None) -> str:
         """Start a countdown timer."""
