@@ -16,7 +16,7 @@ from edgevox.text.spoken import (
     find_clock_times,
     find_durations,
     find_numbers,
-    find_time_spans,
+    find_times,
     parse_number,
     to_digits,
 )
@@ -305,8 +305,8 @@ def test_find_numbers_gives_spans_into_the_text() -> None:
         ("bật đèn phòng số 3", []),
     ],
 )
-def test_find_time_spans_marks_the_words_each_time_was_read_from(text, read) -> None:
-    assert [text[start:end] for start, end in find_time_spans(text)] == read
+def test_find_times_marks_the_words_each_time_was_read_from(text, read) -> None:
+    assert [text[t.start : t.end] for t in find_times(text)] == read
 
 
 def test_find_numbers_reads_clock_digits_separately() -> None:

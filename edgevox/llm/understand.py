@@ -26,7 +26,7 @@ import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from edgevox.errors import ModelError, ToolError
 from edgevox.llm.engine import GenerationStats, LlamaEngine
@@ -39,6 +39,9 @@ from edgevox.tools.gbnf import (
     tool_grammar,
 )
 from edgevox.tools.registry import APOLOGY_INVALID, Example, Param, Tool
+
+if TYPE_CHECKING:
+    from edgevox.text.spoken import TimeSpan
 
 logger = logging.getLogger(__name__)
 
@@ -86,22 +89,24 @@ class Understanding:
 class Hints:
     """What the deterministic parser read in a request."""
 
-    durations_s: tuple[int, ...]
-    clock_times: tuple[str, ...]
+    times: tuple[TimeSpan, ...]
+    """Durations and clock times, with where each is (offsets into the NFC text)."""
     numbers: tuple[int, ...]
-    time_spans: tuple[tuple[int, int], ...]
-    """Where the durations and clock times are: (start, end) offsets into the NFC text."""
+
+    @property
+    def durations_s(self) -> tuple[int, ...]:
+        return tuple(t.seconds for t in self.times if t.seconds is not None)
+
+    @property
+    def clock_times(self) -> tuple[str, ...]:
+        return tuple(t.clock for t in self.times if t.clock is not None)
 
     @classmethod
     def read(cls, text: str) -> Hints:
         from edgevox.text import spoken
 
-        return cls(
-            tuple(spoken.find_durations(text)),
-            tuple(spoken.find_clock_times(text)),
-            tuple(span.value for span in spoken.find_numbers(text)),
-            tuple(spoken.find_time_spans(text)),
-        )
+        return cls(tuple(spoken.find_times(text)),
+                   tuple(span.value for span in spoken.find_numbers(text)))
 
 
 def param_kind(param: Param) -> str | None:
@@ -168,7 +173,7 @@ def reserved_words(
     timed = frozenset(
         i
         for i, (_, start, end) in enumerate(word_spans)
-        if any(start < t_end and t_start < end for t_start, t_end in hints.time_spans)
+        if any(start < t.end and t.start < end for t in hints.times)
     )
     if not timed:
         return {}

@@ -262,11 +262,7 @@ class Agent:
         Each cancelled turn gets an ``interrupted`` event and, as always, its
         ``speaking_finished``.
         """
-        with self._open_lock:
-            cancelled = [turn for turn in self._open.values() if not turn.cancel.is_set()]
-            for turn in cancelled:
-                turn.cancel.set()
-                turn.first_audio.set()  # release a generation paused for the first clause
+        cancelled = self._cancel_open()
         if not cancelled:
             return
         self.sink.stop()
@@ -275,6 +271,20 @@ class Agent:
             turn.heard_text = heard if turn is self._speaking else ""
             self.bus.publish(Event("interrupted", turn.turn_id,
                                    {"heard_text": turn.heard_text, "reason": reason}))
+
+    def _cancel_open(self, which=lambda turn: True, resumed: bool = False) -> list[Turn]:
+        """Cancel the open turns ``which`` selects (those not cancelled already); return them.
+
+        ``resumed`` is marked before the cancel, so the turn's end never sees one without the
+        other."""
+        with self._open_lock:
+            cancelled = [turn for turn in self._open.values()
+                         if not turn.cancel.is_set() and which(turn)]
+            for turn in cancelled:
+                turn.resumed = resumed
+                turn.cancel.set()
+                turn.first_audio.set()  # release a generation paused for the first clause
+        return cancelled
 
     def replace_tools(self, tools) -> None:
         """Serve a new tool set (a kiosk app registered its own). The LLM's fixed prompt is
@@ -348,14 +358,8 @@ class Agent:
         back. That needs no barge-in, since nothing is playing that could echo. While the agent
         speaks, it is a barge-in (when enabled).
         """
-        with self._open_lock:
-            withdrawn = [] if self._speaking is not None else [
-                turn for turn in self._open.values()
-                if turn.from_speech and not turn.acted and not turn.cancel.is_set()]
-            for turn in withdrawn:
-                turn.resumed = True
-                turn.cancel.set()
-                turn.first_audio.set()
+        withdrawn = [] if self._speaking is not None else self._cancel_open(
+            lambda turn: turn.from_speech and not turn.acted, resumed=True)
         for turn in withdrawn:
             with self._prefill_lock:
                 self._resumed_text = join_resumed(self._resumed_text, turn.user_text)

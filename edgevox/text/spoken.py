@@ -42,9 +42,11 @@ from dataclasses import dataclass
 
 __all__ = [
     "NumberSpan",
+    "TimeSpan",
     "find_clock_times",
     "find_durations",
     "find_numbers",
+    "find_times",
     "parse_number",
     "to_digits",
 ]
@@ -634,20 +636,29 @@ def to_digits(text: str) -> str:
     return "".join(pieces) + text[last:]
 
 
+@dataclass(frozen=True)
+class TimeSpan:
+    """A duration or a clock time found in a text (exactly one of the two is set) and where it
+    is (offsets into the NFC text)."""
+
+    seconds: int | None
+    clock: str | None
+    start: int
+    end: int
+
+
+def find_times(text: str) -> list[TimeSpan]:
+    """Every duration and clock time, left to right, each word read at most once."""
+    reader = _Reader(_tokenize(_nfc(text)))
+    return [TimeSpan(t.seconds, t.clock, reader.tokens[k].start, reader.tokens[t.end - 1].end)
+            for k, t in reader.times()]
+
+
 def find_durations(text: str) -> list[int]:
     """Durations in seconds, in order: "một tiếng rưỡi" -> 5400, "sau hai giờ" -> 7200."""
-    times = _Reader(_tokenize(_nfc(text))).times()
-    return [t.seconds for _, t in times if t.seconds is not None]
+    return [t.seconds for t in find_times(text) if t.seconds is not None]
 
 
 def find_clock_times(text: str) -> list[str]:
     """Clock times as 24-hour "HH:MM", in order: "bảy giờ kém mười lăm tối" -> "18:45"."""
-    times = _Reader(_tokenize(_nfc(text))).times()
-    return [t.clock for _, t in times if t.clock is not None]
-
-
-def find_time_spans(text: str) -> list[tuple[int, int]]:
-    """Where each duration and clock time is, as (start, end) offsets into the NFC text: the
-    words the two parsers above read."""
-    reader = _Reader(_tokenize(_nfc(text)))
-    return [(reader.tokens[k].start, reader.tokens[t.end - 1].end) for k, t in reader.times()]
+    return [t.clock for t in find_times(text) if t.clock is not None]
