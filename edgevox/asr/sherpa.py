@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
+from edgevox.audio import SAMPLE_RATE_HZ
 from edgevox.asr.vietasr import CHUNK_SIZE, NUM_LEFT_CHUNKS
 from edgevox.errors import AudioError, ConfigError, ModelError
 
@@ -27,7 +28,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-SAMPLE_RATE_HZ = 16_000
 # Silence appended before the last decode so the final words reach the encoder: a streaming
 # model only decodes whole chunks (the WeNet CTC model needs 43 feature frames, about 0.45 s,
 # beyond what it has consumed), so without padding the end of the utterance would be dropped.

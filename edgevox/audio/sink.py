@@ -10,8 +10,9 @@ samples it pulls per clause, :meth:`QueuedSink.report` can tell which words the 
 before an interruption, so the conversation history keeps only those.
 
 Outputs: :class:`SoundDeviceSink` (a speaker through PortAudio), :class:`WavFileSink` (a WAV
-file, written as fast as audio arrives) and :class:`MemorySink` (in memory, paced by the clock
-like a speaker: for tests and benchmarks).
+file, written as fast as audio arrives), :class:`MemorySink` (in memory, paced by the clock
+like a speaker: for tests and benchmarks) and :class:`TranscriptSink` (text only, for a device
+without a voice for the language).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from edgevox.audio import SAMPLE_RATE_HZ
 from edgevox.errors import AudioError, ConfigError
 
 logger = logging.getLogger(__name__)
@@ -397,6 +399,45 @@ class WavFileSink(MemorySink):
                              model_ids=self.model_ids, text=self.spoken_text() or None)
         except OSError as exc:
             raise AudioError(f"cannot write WAV file {self.path}: {exc.strerror or exc}") from exc
+
+
+class TranscriptSink:
+    """A sink for devices without a usable voice: clauses are "played" as text instantly.
+
+    Lets the whole loop (and its latencies up to speech synthesis) run where no voice for the
+    language is installed, without ever speaking the reply in another language.
+    """
+
+    sample_rate_hz = SAMPLE_RATE_HZ
+
+    def __init__(self) -> None:
+        self._texts: list[str] = []
+        self._stopped = False
+
+    def begin_utterance(self) -> None:
+        self._texts.clear()
+        self._stopped = False
+
+    def play(self, samples: np.ndarray, text: str = "") -> bool:
+        if self._stopped:
+            return False
+        self._texts.append(text)
+        return True
+
+    def stop(self) -> None:
+        self._stopped = True
+
+    def wait(self, timeout_s: float | None = None) -> bool:
+        return True
+
+    def report(self) -> PlaybackReport:
+        return PlaybackReport(self.spoken_text(), 0.0, self._stopped)
+
+    def spoken_text(self) -> str:
+        return " ".join(t for t in self._texts if t)
+
+    def close(self) -> None:
+        """Nothing to release."""
 
 
 class SoundDeviceSink(QueuedSink):

@@ -18,12 +18,12 @@ from typing import BinaryIO, Protocol
 
 import numpy as np
 
+from edgevox.audio import SAMPLE_RATE_HZ
 from edgevox.errors import AudioError
 from edgevox.queues import put_dropping_oldest
 
 log = logging.getLogger(__name__)
 
-SAMPLE_RATE_HZ = 16_000
 DEFAULT_BLOCK_MS = 20
 _WAVE_FORMAT_PCM = 1
 _WAVE_FORMAT_IEEE_FLOAT = 3

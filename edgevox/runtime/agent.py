@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from edgevox.events import Event
+from edgevox.events import Event, EventBus, Subscription
 from edgevox.queues import put_dropping_oldest
 from edgevox.tools.registry import APOLOGY_FAILED
 
@@ -44,53 +44,6 @@ _SPEAK_QUEUE_CLAUSES = 4  # the LLM may run only a few clauses ahead of the voic
 _FIRST_AUDIO_WAIT_S = 2.0
 _FLUSH = object()  # end of input for the listener
 _END = object()  # end of a turn's clauses for the speaker
-
-
-class EventBus:
-    """Fans events out to subscribers. A slow subscriber loses its oldest events; a stage never
-    waits for an observer."""
-
-    def __init__(self) -> None:
-        self._subscribers: list[queue.Queue[Event | None]] = []
-        self._lock = threading.Lock()
-
-    def publish(self, event: Event) -> None:
-        with self._lock:
-            subscribers = list(self._subscribers)
-        for q in subscribers:
-            put_dropping_oldest(q, event)
-
-    def subscribe(self, maxsize: int = 1024) -> Subscription:
-        q: queue.Queue[Event | None] = queue.Queue(maxsize)
-        with self._lock:
-            self._subscribers.append(q)
-        return Subscription(self, q)
-
-    def _remove(self, q: queue.Queue) -> None:
-        with self._lock:
-            if q in self._subscribers:
-                self._subscribers.remove(q)
-
-
-class Subscription:
-    """An observer's view of the event stream; iterate, or :meth:`get` with a timeout."""
-
-    def __init__(self, bus: EventBus, q: queue.Queue[Event | None]) -> None:
-        self._bus, self._queue = bus, q
-
-    def get(self, timeout_s: float | None = None) -> Event | None:
-        try:
-            return self._queue.get(timeout=timeout_s)
-        except queue.Empty:
-            return None
-
-    def __iter__(self) -> Iterator[Event]:
-        while (event := self._queue.get()) is not None:
-            yield event
-
-    def close(self) -> None:
-        self._bus._remove(self._queue)
-        self._queue.put(None)
 
 
 @dataclass

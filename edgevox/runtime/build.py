@@ -143,7 +143,7 @@ def build_agent(config: Config, sink, *, tools=None, store: ModelStore | None = 
 
     ``tools`` defaults to the built-in everyday tools (:mod:`edgevox.tools.home`). Without a
     ``synthesizer`` the agent answers in text only (``sink`` then takes text, see
-    :class:`~edgevox.runtime.session.TranscriptSink`).
+    :class:`~edgevox.audio.sink.TranscriptSink`).
     """
     from edgevox.runtime.agent import Agent, History
     from edgevox.tools.home import home_tools

@@ -15,11 +15,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from edgevox.audio import SAMPLE_RATE_HZ
 from edgevox.events import Event
 from edgevox.turn import EndOfTurnDetector
 from edgevox.vad import VoiceActivityDetector
 
-SAMPLE_RATE_HZ = 16_000
+_SAMPLES_PER_MS = SAMPLE_RATE_HZ // 1000
+
 
 
 @dataclass
@@ -73,7 +75,7 @@ class Listener:
         """End of input: finish an open turn as if the speaker had stopped."""
         if self._turn is None:
             return []
-        silence_ms = (self._turn.audio_samples - self._turn.last_voiced_sample) / 16
+        silence_ms = (self._turn.audio_samples - self._turn.last_voiced_sample) / _SAMPLES_PER_MS
         return self._finish_turn({"silence_ms": round(silence_ms), "reason": "end_of_input",
                                   "probability_complete": None})
 
@@ -88,7 +90,7 @@ class Listener:
             turn.last_voiced_sample = turn.audio_samples
             self.end_of_turn.reset()
             return events
-        silence_ms = (turn.audio_samples - turn.last_voiced_sample) / 16
+        silence_ms = (turn.audio_samples - turn.last_voiced_sample) / _SAMPLES_PER_MS
         decision = self.end_of_turn.update(silence_ms, self._turn_audio(turn), turn.partial)
         if decision is not None:
             events += self._finish_turn({"silence_ms": round(decision.silence_ms),
@@ -118,7 +120,7 @@ class Listener:
         self._preroll.clear()
         self._candidate.clear()
         started = Event("speech_started", turn.turn_id,
-                        {"preroll_ms": round(turn.audio_samples / 16)})
+                        {"preroll_ms": round(turn.audio_samples / _SAMPLES_PER_MS)})
         return [started, *self._decode_ready(turn)]
 
     def _append(self, turn: _Turn, frame: np.ndarray) -> None:
@@ -142,7 +144,7 @@ class Listener:
             turn.partial = text
             turn.partials.append(text)
             return [Event("partial_transcript", turn.turn_id,
-                          {"text": text, "audio_s": round(turn.audio_samples / 16000, 3)})]
+                          {"text": text, "audio_s": round(turn.audio_samples / SAMPLE_RATE_HZ, 3)})]
         return []
 
     def _turn_audio(self, turn: _Turn) -> np.ndarray:
@@ -165,7 +167,7 @@ class Listener:
         text = turn.stream.finish()
         turn.decode_s += time.perf_counter() - started
         final = Event("final_transcript", turn.turn_id, {
-            "text": text, "audio_s": round(turn.audio_samples / 16000, 3),
+            "text": text, "audio_s": round(turn.audio_samples / SAMPLE_RATE_HZ, 3),
             "decode_s": round(turn.decode_s, 4), "partials": turn.partials,
             "finalize_s": round(time.perf_counter() - started, 4),
         })

@@ -27,42 +27,6 @@ log = logging.getLogger(__name__)
 TRAILING_SILENCE_S = 2.0  # after a file, so end of turn is decided by silence, as when live
 
 
-class TranscriptSink:
-    """A sink for devices without a usable voice: clauses are "played" as text instantly.
-
-    Lets the whole loop (and its latencies up to speech synthesis) run where no voice for the
-    language is installed, without ever speaking the reply in another language.
-    """
-
-    sample_rate_hz = 16_000
-
-    def __init__(self) -> None:
-        self._texts: list[str] = []
-        self._stopped = False
-
-    def begin_utterance(self) -> None:
-        self._texts.clear()
-        self._stopped = False
-
-    def play(self, samples: np.ndarray, text: str = "") -> bool:
-        if self._stopped:
-            return False
-        self._texts.append(text)
-        return True
-
-    def stop(self) -> None:
-        self._stopped = True
-
-    def wait(self, timeout_s: float | None = None) -> bool:
-        return True
-
-    def spoken_text(self) -> str:
-        return " ".join(t for t in self._texts if t)
-
-    def close(self) -> None:
-        """Nothing to release."""
-
-
 class TurnRecorder:
     """Collects each turn's events and hands a finished turn to ``on_turn``."""
 
@@ -103,16 +67,15 @@ def attach_oplog(agent, config: Config, store: ModelStore) -> TurnRecorder | Non
     return TurnRecorder(agent.subscribe(), lambda events: oplog.log_turn(events, models))
 
 
-def _make_sink(config: Config, out: Path | None):
+def _make_sink(config: Config, out: Path | None, synthesizer):
     """Where the reply goes: a marked WAV, the speaker, or text only when no voice exists."""
-    from edgevox.audio.sink import SoundDeviceSink, WavFileSink
+    from edgevox.audio.sink import SoundDeviceSink, TranscriptSink, WavFileSink
 
-    def factory(rate_hz: int):
-        if out is not None:
-            return WavFileSink(out, rate_hz, model_ids={"tts": config.tts.voice})
-        return SoundDeviceSink(rate_hz, device=config.audio.output_device)
-
-    return factory
+    if synthesizer is None:
+        return TranscriptSink()
+    if out is not None:
+        return WavFileSink(out, synthesizer.sample_rate_hz, model_ids={"tts": config.tts.voice})
+    return SoundDeviceSink(synthesizer.sample_rate_hz, device=config.audio.output_device)
 
 
 @dataclass
@@ -133,8 +96,7 @@ def agent_session(config: Config, out: Path | None, *, tools=None, text_only: bo
 
     store = store or ModelStore()
     synthesizer = None if text_only else build_voice_or_none(config, store)
-    sink = (_make_sink(config, out)(synthesizer.sample_rate_hz) if synthesizer
-            else TranscriptSink())
+    sink = _make_sink(config, out, synthesizer)
     agent = build_agent(config, sink, tools=tools, store=store, synthesizer=synthesizer)
     recorder = attach_oplog(agent, config, store)
     try:

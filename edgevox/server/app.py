@@ -43,6 +43,7 @@ import numpy as np
 from aiohttp import WSCloseCode, WSMessage, WSMsgType, web
 
 from edgevox import __version__
+from edgevox.audio import SAMPLE_RATE_HZ
 from edgevox.audio.sink import DEFAULT_MAX_QUEUED_MS, ThreadedSink
 from edgevox.catalog import ModelStore
 from edgevox.config import Config
@@ -75,7 +76,6 @@ from edgevox.server.protocol import (
 
 log = logging.getLogger(__name__)
 
-AGENT_RATE_HZ = 16_000
 AUDIO_BLOCK_SAMPLES = 320  # 20 ms: the agent bounds its audio queue in blocks (500 = 10 s)
 OUTBOX_MESSAGES = 1024  # about 40 s of reply audio; a client further behind is dropped
 MAX_WAITING_TURNS = 3  # typed or `say` turns queued and not finished; more is "busy"
@@ -185,10 +185,10 @@ class AudioInput:
     def __init__(self, sample_rate_hz: int) -> None:
         self._carry = b""  # an odd trailing byte waits for its other half
         self._resampler = None
-        if sample_rate_hz != AGENT_RATE_HZ:
+        if sample_rate_hz != SAMPLE_RATE_HZ:
             import soxr
 
-            self._resampler = soxr.ResampleStream(sample_rate_hz, AGENT_RATE_HZ, 1,
+            self._resampler = soxr.ResampleStream(sample_rate_hz, SAMPLE_RATE_HZ, 1,
                                                   dtype="float32")
 
     def blocks(self, data: bytes, last: bool = False) -> list[np.ndarray]:
@@ -298,7 +298,7 @@ class Daemon:
     def _load(self) -> None:
         """Load thread: build the agent and hand it to the loop."""
         from edgevox.runtime.build import build_agent, build_voice_or_none
-        from edgevox.runtime.session import TranscriptSink
+        from edgevox.audio.sink import TranscriptSink
 
         started = time.monotonic()
         sink = None
@@ -601,7 +601,7 @@ class Daemon:
             "speech_output": self.speech_output(),
             "voice": {"id": self.config.tts.voice, "language": voice.language,
                       "sample_rate_hz": voice.sample_rate_hz} if voice else None,
-            "input_sample_rate_hz": AGENT_RATE_HZ,
+            "input_sample_rate_hz": SAMPLE_RATE_HZ,
             "max_message_bytes": self.config.server.max_message_bytes,
             "models": models,
             "tools": [{"name": t.name, "description": t.description,

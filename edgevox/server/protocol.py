@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError
 
+from edgevox.audio import SAMPLE_RATE_HZ
 from edgevox.errors import EdgevoxError
 from edgevox.events import Event
 
@@ -50,7 +51,7 @@ class AudioStart(_Message):
     """Binary frames of s16le mono PCM at ``sample_rate_hz`` follow, until ``audio_end``."""
 
     type: Literal["audio_start"]
-    sample_rate_hz: int = Field(16_000, ge=MIN_INPUT_RATE_HZ, le=MAX_INPUT_RATE_HZ)
+    sample_rate_hz: int = Field(SAMPLE_RATE_HZ, ge=MIN_INPUT_RATE_HZ, le=MAX_INPUT_RATE_HZ)
 
 
 class AudioEnd(_Message):

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
+from edgevox.audio import SAMPLE_RATE_HZ
 from edgevox.errors import ModelError
 
-SAMPLE_RATE_HZ = 16_000
 WINDOW_S = 8
 _N_FFT = 400
 _HOP = 160

@@ -13,9 +13,9 @@ from typing import Protocol
 
 import numpy as np
 
+from edgevox.audio import SAMPLE_RATE_HZ
 from edgevox.errors import ModelError
 
-SAMPLE_RATE_HZ = 16_000
 
 
 class VoiceActivityDetector(Protocol):
