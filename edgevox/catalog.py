@@ -6,10 +6,12 @@ order) and how they are verified; :class:`ModelStore` fetches them into
 
 Two rules shape this module:
 
-* Nothing half-written ever sits under a final name. Every source writes into a staging
-  directory beside the model directory; files are hashed there and moved into place with
-  :func:`os.replace` only once they verify. A pull killed half-way leaves only staging debris and
-  download caches, which the next pull removes or resumes from.
+* Nothing half-written ever sits under a final name, and a model directory exists only for a
+  model that was completely pulled. Every source writes into a staging directory under
+  ``models/.staging/<id>/``; files are hashed there, and a new model is assembled there whole
+  (its files and its manifest) and renamed into place in one :func:`os.replace`. A pull that
+  fails or is killed leaves only staging debris and download caches, which the next pull removes
+  or resumes from; so ``list`` and ``verify`` never mistake a failed pull for a model.
 * Every file ends verified. The catalogue pins a sha256 where one is known; where an upstream
   publishes only a BLAKE3 digest, that is checked instead and the sha256 of the verified bytes is
   recorded locally; where nothing is published the first pull records the sha256 and says so.
@@ -21,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import importlib
 import json
 import logging
 import os
@@ -50,6 +53,10 @@ TASKS = ("vad", "turn", "asr", "llm", "tts", "sample")
 COMMERCIAL_USE_VALUES = ("yes", "no", "unknown")
 SOURCE_KINDS = ("https", "pypi-file", "pypi-parts", "local")
 MANIFEST_NAME = ".manifest.json"
+STAGING_DIR_NAME = ".staging"
+# A transform is named "<module>:<function>" inside edgevox, so a site's catalogue stays data: it
+# can pick one of edgevox's own conversion steps but never make a pull import other code.
+TRANSFORM_PACKAGE = "edgevox."
 HTTP_TIMEOUT_S = 30
 _CHUNK_BYTES = 1 << 20
 
@@ -78,7 +85,7 @@ class Source:
     file: str = ""
     parts: tuple[str, ...] = ()
     path: str = ""
-    transform: str = ""
+    transform: str = ""  # "<module>:<function>", see resolve_transform
 
     def describe(self) -> str:
         if self.kind == "https":
@@ -100,6 +107,7 @@ class ModelEntry:
     format: str
     license: str
     commercial_use: str
+    license_source: str  # where the licence is stated: the file, card or page that says so
     provenance: str
     files: tuple[ModelFile, ...]
     sources: tuple[Source, ...]
@@ -209,12 +217,13 @@ def _parse_entry(raw: dict, path: Path) -> ModelEntry:
                               package=s.get("package", ""), file=s.get("file", ""),
                               parts=tuple(s.get("parts", ())), path=s.get("path", ""),
                               transform=s.get("transform", "")))
-        if sources[-1].transform and sources[-1].transform not in TRANSFORMS:
-            raise ModelError(f"{where}: unknown transform '{sources[-1].transform}'")
+        if sources[-1].transform:
+            _check_transform_name(sources[-1].transform, where)
     return ModelEntry(
         id=str(need("id")), task=task, languages=tuple(need("languages")),
         format=str(need("format")), license=str(need("license")), commercial_use=commercial,
-        provenance=str(need("provenance")), files=tuple(files), sources=tuple(sources),
+        license_source=str(need("license_source")), provenance=str(need("provenance")),
+        files=tuple(files), sources=tuple(sources),
     )
 
 
@@ -222,15 +231,33 @@ def _parse_entry(raw: dict, path: Path) -> ModelEntry:
 # Transforms: sources whose bytes need converting before the runtime can load them
 
 
-def _vietasr_wenet(fetched: dict[str, Path], out_dir: Path) -> dict[str, Path]:
-    from edgevox.asr.vietasr import build_sherpa_model
+# The catalogue is the lower layer: it names a conversion step ("edgevox.asr.vietasr:...") and
+# imports it only when a source that needs it is fetched, so this module depends on no stage
+# package and no stage package's import order decides whether a pull works.
 
-    return build_sherpa_model(fetched["libvietasr.so"], out_dir)
+Transform = Callable[[dict[str, Path], Path], dict[str, Path]]
+"""``transform(fetched, out_dir) -> files``: turns what a source fetched (file name -> path) into
+the model's files, written into ``out_dir``; raises :class:`ModelError` when the input is wrong."""
 
 
-TRANSFORMS: dict[str, Callable[[dict[str, Path], Path], dict[str, Path]]] = {
-    "vietasr-wenet": _vietasr_wenet,
-}
+def _check_transform_name(name: str, where: str) -> None:
+    module, _, function = name.partition(":")
+    if not (module.startswith(TRANSFORM_PACKAGE) and function.isidentifier()
+            and all(part.isidentifier() for part in module.split("."))):
+        raise ModelError(f"{where}: transform must be '<module>:<function>' inside edgevox "
+                         f"(e.g. edgevox.asr.vietasr:sherpa_model_from_wheel), not '{name}'")
+
+
+def resolve_transform(name: str) -> Transform:
+    """Import the function a catalogue source names as ``"<module>:<function>"``."""
+    module_name, _, function_name = name.partition(":")
+    try:
+        function: Transform = getattr(importlib.import_module(module_name), function_name)
+    except (ImportError, AttributeError) as exc:
+        raise ModelError(f"catalogue transform '{name}' cannot be loaded: {exc}") from None
+    if not callable(function):
+        raise ModelError(f"catalogue transform '{name}' is not a function")
+    return function
 
 
 # --------------------------------------------------------------------------------------------
@@ -385,7 +412,7 @@ def fetch(source: Source, entry: ModelEntry, names: Sequence[str], staging: Path
             out[name] = staging / name
             shutil.copyfile(found, out[name])
     if source.transform:
-        out = TRANSFORMS[source.transform](out, staging)
+        out = resolve_transform(source.transform)(out, staging)
     return out
 
 
@@ -410,7 +437,14 @@ class FileStatus:
 
 
 class ModelStore:
-    """Models on disk under ``root/models/<id>/``, each with a manifest of verified hashes."""
+    """Models on disk under ``root/models/<id>/``, each with a manifest of verified hashes.
+
+    A model directory is written only by a pull that completed (see the module docstring), so a
+    model counts as pulled exactly when its manifest lists every file (:meth:`is_installed`).
+    A folder without that manifest is debris of an interrupted pull by an older edgevox: it is
+    "not installed", never a damaged model, and the next pull of that model replaces or removes
+    it.
+    """
 
     def __init__(self, root: Path | None = None, catalog: Catalog | None = None) -> None:
         self.root = (root or edgevox_home()) / "models"
@@ -428,14 +462,16 @@ class ModelStore:
         except (FileNotFoundError, json.JSONDecodeError):
             return {"files": {}}
 
-    def _write_manifest(self, model_id: str, manifest: dict) -> None:
-        atomic_write(self.model_dir(model_id) / MANIFEST_NAME,
-                     json.dumps(manifest, indent=1, sort_keys=True).encode())
-
     def expected_sha256(self, entry: ModelEntry, f: ModelFile) -> str:
         return f.sha256 or self._manifest(entry.id)["files"].get(f.name, {}).get("sha256", "")
 
     # -- status and verification
+    def is_installed(self, entry: ModelEntry) -> bool:
+        """True once a pull of ``entry`` completed: its manifest records every file. Whether the
+        bytes are still intact is for :meth:`is_ready` (cheap) and :meth:`verify` (re-hash)."""
+        records = self._manifest(entry.id)["files"]
+        return all(f.name in records for f in entry.files)
+
     def is_ready(self, entry: ModelEntry) -> bool:
         """Cheap check for start-up: every file present and unchanged since it was verified."""
         manifest = self._manifest(entry.id)["files"]
@@ -479,28 +515,40 @@ class ModelStore:
 
     # -- pulling
     def pull(self, entry: ModelEntry, extra_sources: Sequence[Source] = ()) -> Path:
-        """Fetch and verify ``entry`` unless it is already in place; return its directory."""
+        """Fetch and verify ``entry`` unless it is already in place; return its directory.
+
+        An installed model is repaired file by file (only what is missing or changed is
+        fetched); anything else is pulled whole. However the pull ends, its staging is removed,
+        and so is a leftover folder that no pull ever completed: nothing is left that looks like
+        a model.
+        """
         dest = self.model_dir(entry.id)
-        dest.mkdir(parents=True, exist_ok=True)
         with self._lock(entry.id):
-            missing = [f for f in entry.files if not self._file_ok(entry, f)]
-            if not missing:
+            installed = self.is_installed(entry)
+            wanted = [f for f in entry.files if not (installed and self._file_ok(entry, f))]
+            if not wanted:
                 return dest
-            for stale in self.root.glob(f".pull-{entry.id}-*"):
-                shutil.rmtree(stale, ignore_errors=True)
+            staging_root = self.root / STAGING_DIR_NAME / entry.id
+            shutil.rmtree(staging_root, ignore_errors=True)  # debris of a killed pull
             failures = []
-            for source in (*extra_sources, *entry.sources):
-                staging = Path(tempfile.mkdtemp(dir=self.root, prefix=f".pull-{entry.id}-"))
-                try:
-                    fetched = fetch(source, entry, [f.name for f in missing], staging,
-                                    self.cache_dir)
-                    self._install(entry, missing, fetched, source)
-                    return dest
-                except SourceUnavailable as exc:
-                    log.info("%s: %s unavailable: %s", entry.id, source.describe(), exc)
-                    failures.append(f"{source.describe()}: {exc}")
-                finally:
-                    shutil.rmtree(staging, ignore_errors=True)
+            try:
+                for source in (*extra_sources, *entry.sources):
+                    staging_root.mkdir(parents=True, exist_ok=True)
+                    staging = Path(tempfile.mkdtemp(dir=staging_root))
+                    try:
+                        fetched = fetch(source, entry, [f.name for f in wanted], staging,
+                                        self.cache_dir)
+                        self._install(entry, wanted, fetched, source, staging_root)
+                        return dest
+                    except SourceUnavailable as exc:
+                        log.info("%s: %s unavailable: %s", entry.id, source.describe(), exc)
+                        failures.append(f"{source.describe()}: {exc}")
+                    finally:
+                        shutil.rmtree(staging, ignore_errors=True)
+            finally:
+                shutil.rmtree(staging_root, ignore_errors=True)
+                if not (dest / MANIFEST_NAME).exists():  # a folder no pull ever completed
+                    shutil.rmtree(dest, ignore_errors=True)
         tried = "\n".join(f"  - {f}" for f in failures) or "  (the catalogue lists no source)"
         raise ModelError(
             f"could not fetch model '{entry.id}' from any source:\n{tried}\n"
@@ -520,7 +568,14 @@ class ModelStore:
         return file_digest(path) == self.expected_sha256(entry, f)
 
     def _install(self, entry: ModelEntry, files: Sequence[ModelFile],
-                 fetched: dict[str, Path], source: Source) -> None:
+                 fetched: dict[str, Path], source: Source, staging_root: Path) -> None:
+        """Verify ``fetched`` and put it in place.
+
+        Into an installed model each file moves with its own atomic :func:`os.replace`, so the
+        folder always holds a whole model. A model not installed yet is assembled complete,
+        manifest included, in ``staging_root/complete`` (beside the per-source staging folders,
+        which :func:`tempfile.mkdtemp` names ``tmp*``) and renamed into place.
+        """
         verified: list[tuple[ModelFile, Path, str, str]] = []
         for f in files:
             path = fetched.get(f.name)
@@ -544,17 +599,25 @@ class ModelStore:
                             entry.id, f.name, sha256)
                 trust = "first pull"
             verified.append((f, path, sha256, trust))
-        manifest = self._manifest(entry.id)
+        dest = self.model_dir(entry.id)
+        if self.is_installed(entry):
+            target, manifest = dest, self._manifest(entry.id)
+        else:  # mkdir, not mkdtemp: the model folder gets the user's usual permissions
+            target, manifest = staging_root / "complete", {"files": {}}
+            target.mkdir()
+        pulled_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         for f, path, sha256, trust in verified:
-            final = self.model_dir(entry.id) / f.name
+            final = target / f.name
             os.replace(path, final)
             stat = final.stat()
             manifest["files"][f.name] = {"sha256": sha256, "size": stat.st_size,
                                          "mtime_ns": stat.st_mtime_ns, "trust": trust,
-                                         "source": source.describe(),
-                                         "pulled_at": time.strftime("%Y-%m-%dT%H:%M:%SZ",
-                                                                    time.gmtime())}
-        self._write_manifest(entry.id, manifest)
+                                         "source": source.describe(), "pulled_at": pulled_at}
+        atomic_write(target / MANIFEST_NAME,
+                     json.dumps(manifest, indent=1, sort_keys=True).encode())
+        if target != dest:
+            shutil.rmtree(dest, ignore_errors=True)  # a leftover that no pull completed
+            os.replace(target, dest)
 
     @contextlib.contextmanager
     def _lock(self, model_id: str) -> Iterator[None]:

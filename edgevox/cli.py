@@ -92,7 +92,7 @@ def cmd_models_verify(args: argparse.Namespace) -> int:
 
     store = ModelStore()
     entries = [store.catalog.get(i) for i in args.ids] if args.ids else \
-        [e for e in store.catalog if store.model_dir(e.id).is_dir()]
+        [e for e in store.catalog if store.is_installed(e)]
     if not entries:
         raise EdgevoxError("no models pulled yet; run: edgevox models pull --default")
     failed = False
@@ -185,6 +185,7 @@ def cmd_say(args: argparse.Namespace) -> int:
             return 0
     from edgevox.audio.sink import SoundDeviceSink, WavFileSink
     from edgevox.runtime.build import build_synthesizer
+    from edgevox.trust.marking import speech_marker
     from edgevox.tts import clause_chunker, speak_text
 
     config = _config(args)
@@ -193,8 +194,9 @@ def cmd_say(args: argparse.Namespace) -> int:
         print(f"warning: this voice speaks '{synthesizer.language}', not Vietnamese; Vietnamese "
               "text will not sound right", file=sys.stderr)
     rate = synthesizer.sample_rate_hz
-    sink = WavFileSink(args.out, rate, model_ids={"tts": args.voice or config.tts.voice}) \
-        if args.out else SoundDeviceSink(rate, device=config.audio.output_device)
+    mark = speech_marker({"tts": args.voice or config.tts.voice})
+    sink = WavFileSink(args.out, rate, mark=mark) if args.out \
+        else SoundDeviceSink(rate, device=config.audio.output_device)
     try:
         timings = speak_text(text, synthesizer, sink,
                              clause_chunker(synthesizer, config.tts.max_clause_chars,
@@ -234,22 +236,22 @@ def _tool_registry(path: Path | None):
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
-    from edgevox.runtime.session import run_file_turn
+    from edgevox.console import run_file_turn
 
     config = _config(args)
-    report = run_file_turn(config, args.input, args.out, tools=_tool_registry(args.tools),
-                           realtime=not args.fast, print_json=args.json)
-    return 0 if report.ok else 1
+    ok = run_file_turn(config, args.input, args.out, tools=_tool_registry(args.tools),
+                       realtime=not args.fast, print_json=args.json)
+    return 0 if ok else 1
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from edgevox.runtime.session import run_demo
+    from edgevox.console import run_demo
 
     return run_demo(_config(args), out=args.out)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from edgevox.runtime.session import run_live
+    from edgevox.console import run_live
 
     return run_live(_config(args), tools=_tool_registry(args.tools))
 

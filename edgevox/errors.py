@@ -31,3 +31,7 @@ class ToolError(EdgevoxError):
 
 class LicenceError(EdgevoxError):
     """Commercial mode refused a model that is not cleared for commercial use."""
+
+
+class BusyError(EdgevoxError):
+    """The agent already holds as many waiting turns as it queues; try again after one ends."""

@@ -7,18 +7,25 @@ timing, not how the reply sounds.
 
 from __future__ import annotations
 
+import collections
 import itertools
+import json
+import threading
 import time
 
 import numpy as np
 import pytest
 
-from edgevox.audio.sink import MemorySink
+from edgevox.audio.sink import MemorySink, TranscriptSink
 from edgevox.audio.source import read_wav
+from edgevox.bench.runner import turn_breakdown
 from edgevox.catalog import ModelStore
 from edgevox.config import load_config
+from edgevox.console import report_turn
+from edgevox.errors import BusyError
 from edgevox.runtime.agent import join_resumed
 from edgevox.runtime.build import build_agent, build_synthesizer
+from edgevox.trust.oplog import OperationalLog, read_records, record_from_events
 
 pytestmark = pytest.mark.models
 MODELS = ("vietasr-streaming-ctc", "silero-vad", "smart-turn-v3.2", "qwen2.5-coder-1.5b-q4km",
@@ -110,7 +117,7 @@ def test_barge_in_stops_playback_and_cancels_generation(agent, eval_dir):
     collect(subscription, "speaking_started")
     time.sleep(0.5)  # let it talk for a moment
     engine = agent.understander.engine
-    generating = not turn.cancel.is_set() and "llm_total_s" not in turn.timings
+    generating = not turn.cancel.is_set() and agent.thinking
     played_before = agent.sink.report().played_s
     feed(agent, np.concatenate([speech[:16000 * 2]]))  # the person starts talking
     events = collect(subscription, "interrupted", timeout_s=10)
@@ -212,3 +219,119 @@ def test_speech_resumed_before_any_reply_is_answered_once_as_one_request(agent, 
     assert " ".join(final.data["text"].split()) == final.data["text"]
     assert [m["content"] for m in agent.history.messages()] == [final.data["text"],
                                                                answered[0].data["text"]]
+
+
+# --------------------------------------------------------------------------------------------
+# the turn handle, ids and shutdown under concurrency
+
+
+def test_listener_segments_and_typed_turns_draw_ids_from_one_counter(agent):
+    assert agent.turn_ids is agent.listener.turn_ids  # spoken and typed turns share it
+    drawn: list[list[int]] = [[] for _ in range(4)]
+
+    def draw(out: list[int]) -> None:
+        for _ in range(50_000):
+            out.append(agent.turn_ids.next())
+
+    threads = [threading.Thread(target=draw, args=(out,)) for out in drawn]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    ids = [i for out in drawn for i in out]
+    assert len(ids) == 200_000 and len(set(ids)) == 200_000
+
+
+def test_say_typed_turns_and_barge_in_from_several_threads_end_every_turn_once(agent, eval_dir):
+    speech, _ = read_wav(eval_dir / "asr-cv-vi-dev" / SPEECH)
+    assert agent.wait_idle(timeout_s=60)
+    subscription = agent.subscribe(maxsize=100_000)
+    accepted, refused = [], []
+
+    def submit(start, text: str, pause_s: float) -> None:
+        for _ in range(4):
+            try:
+                accepted.append(start(text))
+            except BusyError as exc:
+                refused.append(str(exc))
+            time.sleep(pause_s)
+
+    def barge_in() -> None:
+        for _ in range(3):
+            time.sleep(0.7)
+            feed(agent, np.concatenate([speech[:16000], silence(0.5)]))  # real speech: barge-in
+            agent.interrupt(reason="client")
+
+    workers = [threading.Thread(target=submit, args=(agent.ask_text, "bây giờ là mấy giờ", 0.3)),
+               threading.Thread(target=submit, args=(agent.say, "Xin chào quý khách.", 0.4)),
+               threading.Thread(target=barge_in)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    feed(agent, silence(2.0), realtime=False)
+    agent.end_of_input()
+    assert agent.wait_idle(timeout_s=120)
+    subscription.close()
+    events = list(subscription)
+    queued = [e.turn_id for e in events if e.type == "turn_queued"]
+    finished = collections.Counter(e.turn_id for e in events if e.type == "speaking_finished")
+    assert accepted and len(queued) == len(set(queued)), "a turn id was used twice"
+    assert set(finished) == set(queued), "a turn ended without being queued, or never ended"
+    assert all(count == 1 for count in finished.values()), finished
+    assert {t.turn_id for t in accepted} <= set(queued)
+    assert all(t.done.is_set() for t in accepted)
+    assert all(e.type != "error" or e.data["message"].startswith("busy") for e in events)
+    assert all(message.startswith("busy") for message in refused)
+
+
+def test_close_returns_within_two_seconds_with_four_turns_queued(config):
+    agent = build_agent(config, TranscriptSink(), store=ModelStore())  # text only: no voice
+    agent.start()
+    subscription = agent.subscribe()
+    story = agent.ask_text("kể cho tôi nghe một câu chuyện cổ tích thật dài về Thánh Gióng")
+    collect(subscription, "llm_first_token")
+    waiting = [agent.ask_text("bây giờ là mấy giờ") for _ in range(4)]
+    with pytest.raises(BusyError):  # four are waiting: the queue is full
+        agent.ask_text("tắt đèn")
+    started = time.monotonic()
+    agent.close()
+    assert time.monotonic() - started < 2.0
+    subscription.close()
+    events = list(subscription)
+    finished = [e.turn_id for e in events if e.type == "speaking_finished"]
+    assert sorted(finished) == sorted([story.turn_id, *(t.turn_id for t in waiting)])
+    assert all(t.done.is_set() for t in [story, *waiting])
+
+
+def test_one_turn_gives_the_same_figures_to_chat_json_the_log_and_the_bench(agent, eval_dir,
+                                                                          tmp_path, capsys):
+    audio, _ = read_wav(eval_dir / "asr-cv-vi-dev" / ASK_TIME)
+    assert agent.wait_idle(timeout_s=60)
+    subscription = agent.subscribe()
+    feed(agent, np.concatenate([silence(0.3), audio, silence(2.0)]))
+    events = collect(subscription, "speaking_finished")
+    subscription.close()
+    turn_events = [e for e in events if e.turn_id == events[-1].turn_id]
+    assert report_turn(events, print_json=True)
+    summary = json.loads(capsys.readouterr().out.splitlines()[-1])
+    with OperationalLog(tmp_path, privacy="full") as oplog:
+        oplog.write(record_from_events(turn_events, {}))
+    [record] = read_records(tmp_path)
+    latencies = record["latencies_ms"]
+    row = turn_breakdown(turn_events)
+    speaking = next(e for e in turn_events if e.type == "speaking_started")
+
+    assert summary["latency_s"] == pytest.approx(speaking.data["latency_s"], abs=1e-3)
+    for seconds in (summary["voice_to_voice_s"], row["voice_to_voice_s"],
+                    latencies["voice_to_voice_ms"] / 1000):
+        assert seconds == pytest.approx(speaking.data["latency_s"], abs=1e-3)
+    assert summary["eot_delay_ms"] == record["eot_delay_ms"] == row["eot_delay_s"] * 1000
+    for name, log_name in (("asr_finalize_s", "asr_finalize_ms"),
+                           ("llm_first_output_s", "llm_first_token_ms")):
+        assert summary[name] == pytest.approx(row[name])
+        assert summary[name] == pytest.approx(latencies[log_name] / 1000, abs=1e-3)
+    assert summary["tts_first_audio_s"] == row["tts_first_audio_s"]
+    assert summary["llm_ttft_s"] == pytest.approx(latencies["llm_ttft_ms"] / 1000, abs=1e-3)
+    assert summary["transcript"] == record["transcript"]["text"] == row["transcript"]
+    assert summary["reply"] == record["reply"]["text"] == row["reply"]

@@ -20,11 +20,10 @@ import numpy as np
 import pytest
 
 from edgevox.bench.commands import add_commands
+from edgevox.bench.metrics import BREAKDOWN, BREAKDOWN_PARTS, TARGETS
 from edgevox.bench.report import (
-    BREAKDOWN_PARTS,
     CHART_HEIGHT,
     CHART_WIDTH,
-    TARGETS,
     build_report,
     chart_scale_s,
     chart_x,
@@ -37,7 +36,6 @@ from edgevox.bench.report import (
     write_outputs,
 )
 from edgevox.bench.runner import (
-    BREAKDOWN,
     as_vietnamese,
     find_clips,
     make_plan,

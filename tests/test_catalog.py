@@ -14,6 +14,8 @@ import pytest
 from fakeindex import FakeIndex
 
 from edgevox.catalog import Catalog, ModelStore, default_catalog_path, local_source
+from edgevox.cli import main
+from edgevox.config import load_config
 from edgevox.errors import ModelError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -37,10 +39,20 @@ languages = ["vi"]
 format = "piper"
 license = "{license_}"
 commercial_use = "{commercial}"
+license_source = "test"
 provenance = "test"
 files = [{files}]
 {sources}
 """
+
+
+def served_model(tmp_path: Path, index: FakeIndex, sha256: str = BLOB_SHA):
+    """Model "m", one file m.bin (BLOB) served over https by ``index``, and an empty store."""
+    index.blobs["m.bin"] = BLOB
+    catalog = write_catalog(tmp_path / "c.toml", model(
+        "m", f'{{ name = "m.bin", sha256 = "{sha256}" }}',
+        f'[[models.sources]]\nkind = "https"\nfiles = {{ "m.bin" = "{index.url}/blobs/m.bin" }}'))
+    return catalog, ModelStore(tmp_path / "home", catalog)
 
 
 @pytest.fixture()
@@ -70,11 +82,34 @@ def test_shipped_catalogue_parses_and_lists_required_models():
     assert not catalog.get("vietasr-streaming-ctc").cleared_for_commercial_use
 
 
+def test_every_shipped_entry_says_where_its_licence_is_stated():
+    catalog = Catalog.load(default_catalog_path())
+    assert all(len(entry.license_source) > 20 for entry in catalog)
+    sample = catalog.get("sample-vi-speech")  # the wheel's voices.json: CC BY-NC 4.0
+    assert (sample.license, sample.commercial_use) == ("CC-BY-NC-4.0", "no")
+    assert "voices.json" in sample.license_source
+
+
+def test_licenses_all_shows_the_demo_recording_as_non_commercial(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("EDGEVOX_HOME", str(tmp_path))
+    monkeypatch.delenv("EDGEVOX_CATALOG", raising=False)
+    assert main(["models", "licenses", "--all"]) == 0
+    row = next(line for line in capsys.readouterr().out.splitlines()
+               if line.startswith("sample-vi-speech "))
+    assert row.split()[1:4] == ["sample", "CC-BY-NC-4.0", "no"]
+
+
 @pytest.mark.parametrize("body, message", [
     ("[[models]]\nid = 'x'\n", "missing 'task'"),
     (model("x", '{ name = "a", sha256 = "zz" }', ""), "sha256 must be 64"),
     (model("x", '{ name = "a" }', '[[models.sources]]\nkind = "ftp"'), "source kind"),
     (model("x", '{ name = "a" }', "", commercial="maybe"), "commercial_use"),
+    (model("x", '{ name = "a" }', "").replace('license_source = "test"\n', ""),
+     "missing 'license_source'"),
+    (model("x", '{ name = "a" }', '[[models.sources]]\nkind = "local"\npath = "."\n'
+           'transform = "vietasr-wenet"'), "transform must be '<module>:<function>' inside"),
+    (model("x", '{ name = "a" }', '[[models.sources]]\nkind = "local"\npath = "."\n'
+           'transform = "os:system"'), "inside edgevox"),
     (model("x", '{ name = "a" }', "") + model("x", '{ name = "a" }', ""), "duplicate"),
     ("[[models]\n", "not valid TOML"),
 ])
@@ -93,11 +128,7 @@ def test_unknown_model_id_lists_known_ones(tmp_path):
 
 
 def test_https_source_downloads_and_verifies(tmp_path, index):
-    index.blobs["m.bin"] = BLOB
-    catalog = write_catalog(tmp_path / "c.toml", model(
-        "m", f'{{ name = "m.bin", sha256 = "{BLOB_SHA}" }}',
-        f'[[models.sources]]\nkind = "https"\nfiles = {{ "m.bin" = "{index.url}/blobs/m.bin" }}'))
-    store = ModelStore(tmp_path / "home", catalog)
+    catalog, store = served_model(tmp_path, index)
     path = store.pull(catalog.get("m"))
     assert (path / "m.bin").read_bytes() == BLOB
     assert store.is_ready(catalog.get("m"))
@@ -105,11 +136,7 @@ def test_https_source_downloads_and_verifies(tmp_path, index):
 
 
 def test_https_resumes_a_partial_download(tmp_path, index):
-    index.blobs["m.bin"] = BLOB
-    catalog = write_catalog(tmp_path / "c.toml", model(
-        "m", f'{{ name = "m.bin", sha256 = "{BLOB_SHA}" }}',
-        f'[[models.sources]]\nkind = "https"\nfiles = {{ "m.bin" = "{index.url}/blobs/m.bin" }}'))
-    store = ModelStore(tmp_path / "home", catalog)
+    catalog, store = served_model(tmp_path, index)
     partial = store.cache_dir / "partial" / "m--m.bin.partial"
     partial.parent.mkdir(parents=True)
     partial.write_bytes(BLOB[:100_000])
@@ -166,19 +193,95 @@ def test_no_source_works_names_every_failure_and_from_dir(tmp_path, index):
         store.pull(catalog.get("m"))
     text = str(err.value)
     assert "HTTP 404" in text and "not-there==1.0" in text and "--from DIR" in text
-    assert not (store.model_dir("m") / "m.bin").exists()
+    assert not store.model_dir("m").exists()
+    assert [p for p in store.root.rglob("*") if "lock" not in p.name] == [store.root / ".staging"]
+
+
+def test_leftover_folder_of_an_older_pull_is_not_installed_and_gets_replaced(tmp_path, index):
+    catalog, store = served_model(tmp_path, index)
+    store.model_dir("m").mkdir(parents=True)  # older edgevox made the folder before fetching
+    (store.model_dir("m") / "m.bin").write_bytes(BLOB[:1000])
+    assert not store.is_installed(catalog.get("m")) and not store.is_ready(catalog.get("m"))
+    store.pull(catalog.get("m"))
+    assert (store.model_dir("m") / "m.bin").read_bytes() == BLOB
+    assert store.is_installed(catalog.get("m")) and store.is_ready(catalog.get("m"))
+
+
+def test_default_pull_of_an_upstream_only_model_leaves_nothing_verify_trips_on(
+        tmp_path, index, monkeypatch, capsys):
+    """`pull --default` where the voice is only upstream, then `verify`, through the real CLI."""
+    monkeypatch.chdir(tmp_path)  # no ./edgevox.toml
+    for name in ("EDGEVOX_CONFIG", "EDGEVOX_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    ids = [*load_config().model_ids().values(), "sample-vi-speech"]
+    voice = load_config().tts.voice
+    usb = tmp_path / "usb"
+    usb.mkdir()
+    entries = []
+    for model_id in dict.fromkeys(ids):
+        if model_id == voice:
+            entries.append(model(model_id, f'{{ name = "v.onnx", sha256 = "{BLOB_SHA}" }}',
+                                 '[[models.sources]]\nkind = "https"\n'
+                                 f'files = {{ "v.onnx" = "{index.url}/blobs/gone" }}'))
+            continue
+        blob = model_id.encode() * 1000
+        (usb / f"{model_id}.bin").write_bytes(blob)
+        digest = hashlib.sha256(blob).hexdigest()
+        entries.append(model(model_id, f'{{ name = "{model_id}.bin", sha256 = "{digest}" }}',
+                             f'[[models.sources]]\nkind = "local"\npath = "{usb}"'))
+    write_catalog(tmp_path / "c.toml", "".join(entries))
+    home = tmp_path / "home"
+    monkeypatch.setenv("EDGEVOX_HOME", str(home))
+    monkeypatch.setenv("EDGEVOX_CATALOG", str(tmp_path / "c.toml"))
+    (home / "models" / voice).mkdir(parents=True)  # what an older edgevox's failed pull left
+
+    assert main(["models", "pull", "--default"]) == 0
+    assert f"warning: {voice} (tts) could not be fetched here" in capsys.readouterr().err
+    assert not (home / "models" / voice).exists()
+    assert not any((home / "models" / ".staging").iterdir())
+
+    assert main(["models", "verify"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("ok   ") == len(set(ids)) - 1 and voice not in out
+
+    pulled = home / "models" / ids[0] / f"{ids[0]}.bin"
+    data = bytearray(pulled.read_bytes())
+    data[10] ^= 0x01
+    pulled.write_bytes(bytes(data))
+    assert main(["models", "verify"]) == 1
+    failures = [line for line in capsys.readouterr().out.splitlines() if line.startswith("FAIL")]
+    assert len(failures) == 1 and f"{pulled.as_posix()}: sha256 mismatch" in failures[0]
+
+
+# ------------------------------------------------------------------------------ transforms
+
+
+def test_transform_is_resolved_by_name_and_its_error_ends_the_pull_cleanly(tmp_path, index):
+    """A source naming edgevox's vietasr step runs it on what pip fetched: here a wheel whose
+    libvietasr.so is not a shared library, which the step rejects in one sentence."""
+    index.add_wheel("fake-asr", "1.0", {"fake_asr/libvietasr.so": b"not an ELF file" * 10})
+    source = ('[[models.sources]]\nkind = "pypi-file"\npackage = "fake-asr==1.0"\n'
+              'files = { "libvietasr.so" = "fake_asr/libvietasr.so" }\n'
+              'transform = "edgevox.asr.vietasr:')
+    files = f'{{ name = "model.onnx", sha256 = "{BLOB_SHA}" }}'
+    catalog = write_catalog(tmp_path / "c.toml", model(
+        "asr", files, source + 'sherpa_model_from_wheel"') + model(
+        "typo", files, source + 'no_such_step"'))
+    store = ModelStore(tmp_path / "home", catalog)
+    with pytest.raises(ModelError, match="is not an ELF shared library"):
+        store.pull(catalog.get("asr"))
+    with pytest.raises(ModelError, match=r"'edgevox\.asr\.vietasr:no_such_step' cannot be loaded"):
+        store.pull(catalog.get("typo"))
+    assert [p.name for p in store.root.iterdir() if not p.name.startswith(".lock")] \
+        == [".staging"]
 
 
 # ------------------------------------------------------------------------------ hashes
 
 
 def test_hash_mismatch_names_file_and_both_hashes_and_leaves_nothing(tmp_path, index):
-    index.blobs["m.bin"] = BLOB
     wrong = "0" * 64
-    catalog = write_catalog(tmp_path / "c.toml", model(
-        "m", f'{{ name = "m.bin", sha256 = "{wrong}" }}',
-        f'[[models.sources]]\nkind = "https"\nfiles = {{ "m.bin" = "{index.url}/blobs/m.bin" }}'))
-    store = ModelStore(tmp_path / "home", catalog)
+    catalog, store = served_model(tmp_path, index, sha256=wrong)
     with pytest.raises(ModelError) as err:
         store.pull(catalog.get("m"))
     assert "m.bin" in str(err.value) and wrong in str(err.value) and BLOB_SHA in str(err.value)
@@ -199,11 +302,7 @@ def test_blake3_pinned_file_verifies_and_records_sha256(tmp_path, index):
 
 
 def test_flipped_byte_fails_verify_naming_the_file_and_pull_repairs(tmp_path, index):
-    index.blobs["m.bin"] = BLOB
-    catalog = write_catalog(tmp_path / "c.toml", model(
-        "m", f'{{ name = "m.bin", sha256 = "{BLOB_SHA}" }}',
-        f'[[models.sources]]\nkind = "https"\nfiles = {{ "m.bin" = "{index.url}/blobs/m.bin" }}'))
-    store = ModelStore(tmp_path / "home", catalog)
+    catalog, store = served_model(tmp_path, index)
     path = store.pull(catalog.get("m")) / "m.bin"
     data = bytearray(path.read_bytes())
     data[1234] ^= 0xFF

@@ -8,6 +8,8 @@ import sys
 
 import pytest
 
+from edgevox.catalog import ModelStore, edgevox_home
+
 
 def run(*args: str, home, env: dict | None = None, **kwargs) -> subprocess.CompletedProcess:
     full_env = {**os.environ, "EDGEVOX_HOME": str(home), **(env or {})}
@@ -89,3 +91,23 @@ def test_public_api_names_resolve_lazily():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert "open_agent" in out.stdout
+
+
+@pytest.mark.models
+@pytest.mark.slow
+def test_demo_without_a_voice_reports_no_audio_latency(model_dir, tmp_path):
+    for model_id in ("vietasr-streaming-ctc", "silero-vad", "smart-turn-v3.2",
+                     "qwen2.5-coder-1.5b-q4km", "sample-vi-speech"):
+        model_dir(model_id)
+    voice = "piper-vi_VN-vivos-x_low"  # upstream only: not installed where the suite runs
+    home = edgevox_home()
+    if voice in {e.id for e in ModelStore().catalog if ModelStore().is_ready(e)}:
+        pytest.skip(f"{voice} is installed here, so the demo would speak")
+    result = run("demo", "--out", str(tmp_path / "reply.wav"), home=home, timeout=600,
+                 env={"EDGEVOX_TTS__VOICE": voice, "EDGEVOX_LOG__DIR": str(tmp_path / "log")})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("to first reply text (speech output off)") == 2, result.stdout
+    assert "TTS first audio" not in result.stdout and "reply audio:" not in result.stdout
+    assert "first reply audio" not in result.stdout
+    assert "set_timer" in result.stdout
+    assert "llama" not in result.stderr and "control-looking" not in result.stderr, result.stderr

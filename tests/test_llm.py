@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import io
 import json
+import logging
+import sys
 import threading
 import time
 
 import pytest
 
 from edgevox.errors import ModelError
+from edgevox.llm.grammar import request_word_spans
 from edgevox.llm.understand import (
     Hints,
     ReplyChunk,
@@ -22,7 +25,6 @@ from edgevox.llm.understand import (
     argument_choices,
     reserved_words,
 )
-from edgevox.tools.gbnf import request_word_spans
 from edgevox.tools.registry import ToolRegistry
 
 pytestmark = [pytest.mark.models, pytest.mark.slow]
@@ -154,13 +156,12 @@ def test_long_history_is_trimmed_and_an_oversized_request_refused(understander):
 def test_ask_main_jsonl_contract(model_dir, eval_dir, tmp_path, monkeypatch):
     from edgevox.llm.ask import ask_main
 
+    model = gguf(model_dir, SMALL_MODEL_ID)  # from the model store, before EDGEVOX_HOME moves
     monkeypatch.setenv("EDGEVOX_HOME", str(tmp_path))
 
     stdin = io.StringIO('{"text": "dừng nhạc lại"}\nnot json\n{"txt": 1}\n{"text": "chào bạn"}\n')
     stdout = io.StringIO()
-    code = ask_main(
-        eval_dir / "tools.json", None, True, gguf(model_dir, SMALL_MODEL_ID), 2, 2048, stdin, stdout
-    )
+    code = ask_main(eval_dir / "tools.json", None, True, model, 2, 2048, stdin, stdout)
     lines = [json.loads(line) for line in stdout.getvalue().splitlines()]
     assert code == 1 and len(lines) == 4
     assert "error" in lines[1] and "line 2" in lines[1]["error"] and "error" in lines[2]
@@ -171,11 +172,38 @@ def test_ask_main_jsonl_contract(model_dir, eval_dir, tmp_path, monkeypatch):
     assert lines[0]["tool"] in registered | {None}
 
 
+def test_ask_prints_no_llama_cpp_lines_on_stderr(
+    model_dir, eval_dir, tmp_path, monkeypatch, capfd, caplog
+):
+    """llama.cpp's loader chatter goes to DEBUG: with logging to stderr at WARNING, as the CLI
+    sets it up without --verbose, `edgevox ask "xin chào"` writes nothing there."""
+    from edgevox.llm.ask import ask_main
+
+    model = gguf(model_dir, SMALL_MODEL_ID)  # from the model store, before EDGEVOX_HOME moves
+    monkeypatch.setenv("EDGEVOX_HOME", str(tmp_path))  # a fresh prefix cache: warm it too
+    capfd.readouterr()  # whatever obtaining the model printed
+    handler = logging.StreamHandler(sys.stderr)  # created under capfd: it writes into the capture
+    handler.setLevel(logging.WARNING)
+    logging.getLogger().addHandler(handler)
+    caplog.set_level(logging.DEBUG, logger="edgevox.llm.engine")
+    stdout = io.StringIO()
+    try:
+        code = ask_main(eval_dir / "tools.json", "xin chào", False, model, 2, 2048,
+                        io.StringIO(), stdout)
+    finally:
+        logging.getLogger().removeHandler(handler)
+    assert code == 0 and "tool" in json.loads(stdout.getvalue())
+    assert capfd.readouterr().err == ""
+    native = [r for r in caplog.records if r.getMessage().startswith("llama.cpp: ")]
+    assert native, "llama.cpp's lines should still reach logging"
+    assert {r.levelno for r in native} == {logging.DEBUG}
+
+
 def test_missing_or_corrupt_gguf_raises_model_error(tmp_path):
     from edgevox.llm.engine import LlamaEngine
 
     missing = tmp_path / "absent.gguf"
-    with pytest.raises(ModelError, match=r"absent\.gguf"):
+    with pytest.raises(ModelError, match=r"absent\.gguf.*`edgevox models pull <id>`"):
         LlamaEngine(missing)
     garbage = tmp_path / "garbage.gguf"
     garbage.write_bytes(b"<html>not a model</html>")

@@ -12,7 +12,7 @@ import pytest
 
 from edgevox.audio.sink import MemorySink, SoundDeviceSink, WavFileSink
 from edgevox.errors import AudioError, ConfigError
-from edgevox.trust.marking import read_mark
+from edgevox.trust.marking import read_mark, speech_marker
 
 RATE_HZ = 16_000
 BLOCK_MS = 20
@@ -127,7 +127,7 @@ def test_wait_returns_after_audio_has_played(sink) -> None:
 def test_wav_file_sink_writes_a_readable_wav(tmp_path: Path) -> None:
     path = tmp_path / "out.wav"
     first, second = tone(0.25), tone(0.5, freq_hz=440.0)
-    with WavFileSink(path, RATE_HZ) as sink:
+    with WavFileSink(path, RATE_HZ, mark=speech_marker({"tts": "test-voice"})) as sink:
         assert sink.play(first, "xin chào")
         assert sink.play(second, "tạm biệt")
         assert sink.wait(timeout_s=5)
@@ -140,6 +140,17 @@ def test_wav_file_sink_writes_a_readable_wav(tmp_path: Path) -> None:
     assert np.max(np.abs(pcm / 32767.0 - expected)) < 1e-4
     mark = read_mark(path)
     assert mark["ai_generated"] and mark["verified"], mark["problems"]
+    assert mark["sidecar"]["text"] == "xin chào tạm biệt"  # the mark is made at close
+
+
+def test_wav_file_sink_without_a_mark_claims_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "plain.wav"
+    with WavFileSink(path, RATE_HZ) as sink:
+        assert sink.play(tone(0.1), "xin chào")
+        assert sink.wait(timeout_s=5)
+    mark = read_mark(path)
+    assert mark["info"] == {} and not mark["ai_generated"]
+    assert mark["problems"] == ["the sidecar does not mark the audio as AI-generated"]
 
 
 def test_wav_file_sink_unwritable_path_is_an_audio_error(tmp_path: Path) -> None:

@@ -11,10 +11,11 @@ import numpy as np
 import pytest
 
 from edgevox import __version__
+from edgevox.audio.marking import sidecar_path, write_marked_wav
 from edgevox.audio.source import read_wav
 from edgevox.errors import AudioError
 from edgevox.text.normalize import normalize_vi
-from edgevox.trust.marking import DISCLOSURE_VI, read_mark, sidecar_path, write_marked_wav
+from edgevox.trust.marking import DISCLOSURE_VI, read_mark, speech_mark
 
 RATE_HZ = 22_050
 MODELS = {"tts": "piper-vi_VN-vais1000-medium", "llm": "qwen2.5-coder-1.5b-q4km"}
@@ -28,7 +29,7 @@ def tone(seconds: float = 0.5) -> np.ndarray:
 @pytest.fixture
 def marked(tmp_path) -> Path:
     path = tmp_path / "reply.wav"
-    write_marked_wav(path, tone(), RATE_HZ, model_ids=MODELS, text="Xin chào")
+    write_marked_wav(path, tone(), RATE_HZ, speech_mark(MODELS, text="Xin chào"))
     return path
 
 
@@ -97,7 +98,7 @@ def test_not_a_wav_is_an_audio_error(tmp_path):
 
 def test_odd_length_info_values_keep_the_riff_valid(tmp_path):
     path = tmp_path / "odd.wav"
-    write_marked_wav(path, tone(0.1), 16_000, generator="edgevox-xy", model_ids={"tts": "ab"})
+    write_marked_wav(path, tone(0.1), 16_000, speech_mark({"tts": "ab"}, generator="edgevox-xy"))
     blob = path.read_bytes()
     assert int.from_bytes(blob[4:8], "little") == len(blob) - 8
     assert read_mark(path)["info"]["ISFT"] == "edgevox-xy"

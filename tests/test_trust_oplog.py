@@ -86,7 +86,7 @@ def test_record_from_events_validates_and_measures_stages(tmp_path):
     assert record["duration_ms"] == 6000.0
     assert record["latencies_ms"] == {
         "asr_decode_ms": 120.0, "asr_finalize_ms": 30.0, "llm_first_token_ms": 350.0,
-        "tools_ms": 100.0, "first_audio_ms": 1000.0, "speaking_ms": 2000.0}
+        "tools_ms": 100.0, "voice_to_voice_ms": 1420.0, "speaking_ms": 2000.0}
     assert record["tool_calls"] == [{"name": "set_timer",
                                      "arguments": {"minutes": 15, "label": "gọi 0912345678"},
                                      "result": {"message": "hẹn 15 phút"}, "ok": True,
@@ -300,7 +300,7 @@ def test_log_export_and_tail_commands(tmp_path, capsys):
     assert _cli(["log", "tail", "-n", "2", "--dir", str(logs)]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 2 and "turn 2" in lines[0] and "turn 3" in lines[1]
-    assert "tool set_timer" in lines[1] and "first audio 1000 ms" in lines[1]
+    assert "tool set_timer" in lines[1] and "voice to voice 1420 ms" in lines[1]
     with pytest.raises(EdgevoxError, match="--since"):
         _cli(["log", "export", "--since", "last tuesday", "--dir", str(logs)])
     with pytest.raises(EdgevoxError, match="no operational log"):

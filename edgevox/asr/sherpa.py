@@ -14,13 +14,15 @@ from __future__ import annotations
 import logging
 import time
 import unicodedata
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from edgevox.audio import SAMPLE_RATE_HZ
 from edgevox.asr.vietasr import CHUNK_SIZE, NUM_LEFT_CHUNKS
+from edgevox.audio import SAMPLE_RATE_HZ
 from edgevox.errors import AudioError, ConfigError, ModelError
 
 if TYPE_CHECKING:
@@ -72,6 +74,26 @@ class Recognizer(Protocol):
 def clean_text(text: str) -> str:
     """Turn decoder output into space-separated words in NFC, keeping the model's casing."""
     return unicodedata.normalize("NFC", " ".join(text.replace(_WORD_MARKER, " ").split()))
+
+
+@dataclass(frozen=True)
+class TransducerFiles:
+    """The files of a (Zipformer) transducer; the field names are sherpa-onnx's argument names."""
+
+    encoder: Path
+    decoder: Path
+    joiner: Path
+    tokens: Path
+
+
+def _load(factory: Callable[..., Any], label: Path, **options: Any) -> Any:
+    """Call a sherpa-onnx recogniser constructor at edgevox's sample rate, paths as the ``str``
+    its bindings need, and log how long the load took (a start-up cost that matters on boards)."""
+    started = time.perf_counter()
+    recognizer = factory(sample_rate=SAMPLE_RATE_HZ,
+                         **{k: str(v) if isinstance(v, Path) else v for k, v in options.items()})
+    logger.info("loaded %s in %.2f s", label, time.perf_counter() - started)
+    return recognizer
 
 
 def _as_samples(samples: np.ndarray) -> np.ndarray:
@@ -129,8 +151,8 @@ class SherpaOnlineRecognizer:
     streaming = True
 
     def __init__(self, recognizer: sherpa_onnx.OnlineRecognizer, tail_padding_s: float) -> None:
-        """Wrap an already built sherpa recogniser; prefer the ``wenet_ctc``/``transducer``
-        constructors, which also switch endpoint detection off."""
+        """Wrap an already built sherpa recogniser; prefer :meth:`wenet_ctc` or
+        :func:`load_recognizer`, which also switch endpoint detection off."""
         self._recognizer = recognizer
         self._tail_padding_s = tail_padding_s
 
@@ -151,46 +173,18 @@ class SherpaOnlineRecognizer:
         """
         import sherpa_onnx
 
-        started = time.perf_counter()
-        recognizer = sherpa_onnx.OnlineRecognizer.from_wenet_ctc(
-            tokens=str(tokens),
-            model=str(model),
+        recognizer = _load(
+            sherpa_onnx.OnlineRecognizer.from_wenet_ctc,
+            model,
+            tokens=tokens,
+            model=model,
             chunk_size=chunk_size,
             num_left_chunks=num_left_chunks,
             num_threads=num_threads,
-            sample_rate=SAMPLE_RATE_HZ,
             enable_endpoint_detection=False,
             decoding_method="greedy_search",
         )
-        logger.info("loaded %s in %.2f s", model, time.perf_counter() - started)
         return cls(recognizer, WENET_TAIL_PADDING_S)
-
-    @classmethod
-    def transducer(
-        cls,
-        encoder: Path,
-        decoder: Path,
-        joiner: Path,
-        tokens: Path,
-        num_threads: int,
-        decoding_method: str = "greedy_search",
-    ) -> SherpaOnlineRecognizer:
-        """A streaming (Zipformer) transducer from encoder/decoder/joiner files and tokens."""
-        import sherpa_onnx
-
-        started = time.perf_counter()
-        recognizer = sherpa_onnx.OnlineRecognizer.from_transducer(
-            tokens=str(tokens),
-            encoder=str(encoder),
-            decoder=str(decoder),
-            joiner=str(joiner),
-            num_threads=num_threads,
-            sample_rate=SAMPLE_RATE_HZ,
-            enable_endpoint_detection=False,
-            decoding_method=decoding_method,
-        )
-        logger.info("loaded %s in %.2f s", encoder, time.perf_counter() - started)
-        return cls(recognizer, TRANSDUCER_TAIL_PADDING_S)
 
     def create_stream(self) -> RecognizerStream:
         return _OnlineStream(self._recognizer, self._tail_padding_s)
@@ -236,32 +230,6 @@ class SherpaOfflineRecognizer:
     def __init__(self, recognizer: sherpa_onnx.OfflineRecognizer) -> None:
         self._recognizer = recognizer
 
-    @classmethod
-    def transducer(
-        cls,
-        encoder: Path,
-        decoder: Path,
-        joiner: Path,
-        tokens: Path,
-        num_threads: int,
-        decoding_method: str = "greedy_search",
-    ) -> SherpaOfflineRecognizer:
-        """An offline transducer from encoder/decoder/joiner files and tokens."""
-        import sherpa_onnx
-
-        started = time.perf_counter()
-        recognizer = sherpa_onnx.OfflineRecognizer.from_transducer(
-            encoder=str(encoder),
-            decoder=str(decoder),
-            joiner=str(joiner),
-            tokens=str(tokens),
-            num_threads=num_threads,
-            sample_rate=SAMPLE_RATE_HZ,
-            decoding_method=decoding_method,
-        )
-        logger.info("loaded %s in %.2f s", encoder, time.perf_counter() - started)
-        return cls(recognizer)
-
     def create_stream(self) -> RecognizerStream:
         return _OfflineStream(self._recognizer)
 
@@ -293,13 +261,31 @@ def load_recognizer(
         return SherpaOnlineRecognizer.wenet_ctc(
             _require_file(model_dir / "model.onnx"), tokens, num_threads
         )
-    parts: dict[str, Any] = {name: _find_part(model_dir, name) for name in _TRANSDUCER_PARTS}
-    factory = (
-        SherpaOnlineRecognizer.transducer
-        if kind == "online_transducer"
-        else SherpaOfflineRecognizer.transducer
+    files = TransducerFiles(
+        tokens=tokens, **{name: _find_part(model_dir, name) for name in _TRANSDUCER_PARTS}
     )
-    return factory(tokens=tokens, num_threads=num_threads, decoding_method=decoding_method, **parts)
+    return _load_transducer(files, num_threads, decoding_method, kind == "online_transducer")
+
+
+def _load_transducer(
+    files: TransducerFiles, num_threads: int, decoding_method: str, streaming: bool
+) -> Recognizer:
+    """A (Zipformer) transducer: streaming ones run with endpointing off and tail padding,
+    offline ones decode whole VAD segments and have neither."""
+    import sherpa_onnx
+
+    options = {**asdict(files), "num_threads": num_threads, "decoding_method": decoding_method}
+    if streaming:
+        recognizer = _load(
+            sherpa_onnx.OnlineRecognizer.from_transducer,
+            files.encoder,
+            enable_endpoint_detection=False,
+            **options,
+        )
+        return SherpaOnlineRecognizer(recognizer, TRANSDUCER_TAIL_PADDING_S)
+    return SherpaOfflineRecognizer(
+        _load(sherpa_onnx.OfflineRecognizer.from_transducer, files.encoder, **options)
+    )
 
 
 def _require_file(path: Path) -> Path:

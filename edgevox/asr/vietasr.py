@@ -9,7 +9,10 @@ library, so the extraction neither runs vendor code nor depends on the host arch
 x86 machine can extract the model from the aarch64 wheel while building a Raspberry Pi image.
 
 The extracted graph does not have the interface sherpa-onnx expects from a WeNet CTC model, so
-:func:`build_sherpa_model` wraps it (see that function for exactly what changes and why).
+:func:`build_sherpa_model` wraps it (see that function for exactly what changes and why). The
+model catalogue runs this step by name after fetching the wheel (its source says
+``transform = "edgevox.asr.vietasr:sherpa_model_from_wheel"``), which keeps the catalogue free of
+any import of this package.
 """
 
 from __future__ import annotations
@@ -395,3 +398,14 @@ def build_sherpa_model(native_lib: Path, out_dir: Path) -> dict[str, Path]:
     atomic_write(model_path, wrap_for_sherpa(onnx_bytes))
     logger.info("wrote %s and %s", model_path, tokens_path)
     return {"model.onnx": model_path, "tokens.txt": tokens_path}
+
+
+def sherpa_model_from_wheel(fetched: dict[str, Path], out_dir: Path) -> dict[str, Path]:
+    """The catalogue's transform for the ``viet-asr`` wheel: its source fetches
+    ``libvietasr.so``, and this builds ``model.onnx`` and ``tokens.txt`` from it in ``out_dir``."""
+    try:
+        native_lib = fetched["libvietasr.so"]
+    except KeyError:
+        raise ModelError("the catalogue source for the vietasr model must fetch libvietasr.so "
+                         "(vietasr/_native/libvietasr.so in the viet-asr wheel)") from None
+    return build_sherpa_model(native_lib, out_dir)

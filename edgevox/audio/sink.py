@@ -23,7 +23,6 @@ import math
 import os
 import threading
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -31,6 +30,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from edgevox.audio import SAMPLE_RATE_HZ
+from edgevox.audio.marking import Marker, WavMark, write_marked_wav
 from edgevox.errors import AudioError, ConfigError
 
 logger = logging.getLogger(__name__)
@@ -366,11 +366,13 @@ class MemorySink(ThreadedSink):
 
 
 class WavFileSink(MemorySink):
-    """Collects played audio and writes it, marked as AI-generated, to a WAV file on close.
+    """Collects played audio and writes it, with its mark, to a WAV file on close.
 
-    Every audio file edgevox writes carries the machine-readable mark of
-    :func:`edgevox.trust.marking.write_marked_wav` (LIST/INFO fields and a JSON sidecar), so the
-    file is written whole at the end rather than streamed.
+    ``mark`` decides what the file says about itself (:mod:`edgevox.audio.marking` writes it);
+    edgevox's own callers pass :func:`edgevox.trust.marking.speech_marker`, so every reply it
+    writes is marked as AI-generated speech. It runs at close, when the spoken text is known,
+    which is also why the file is written whole at the end rather than streamed. Without a
+    ``mark`` the file claims nothing: no INFO chunk, and a sidecar with only format and hashes.
     """
 
     def __init__(
@@ -379,11 +381,12 @@ class WavFileSink(MemorySink):
         sample_rate_hz: int,
         block_ms: int = DEFAULT_BLOCK_MS,
         max_queued_ms: int = DEFAULT_MAX_QUEUED_MS,
-        model_ids: Mapping[str, str] | None = None,
+        *,
+        mark: Marker | None = None,
     ):
         """Check ``path`` is writable now (an error after a long synthesis helps nobody)."""
         self.path = Path(path)
-        self.model_ids = dict(model_ids or {})
+        self.mark = mark
         if not self.path.parent.is_dir() or not os.access(self.path.parent, os.W_OK):
             raise AudioError(f"cannot write WAV file {self.path}: its folder does not exist or "
                              "is not writable; choose a writable path")
@@ -391,14 +394,10 @@ class WavFileSink(MemorySink):
 
     def close(self) -> None:
         """Write what was played (call :meth:`wait` first to keep what is still queued)."""
-        from edgevox.trust.marking import write_marked_wav
-
         super().close()
-        try:
-            write_marked_wav(self.path, self.played_audio(), self.sample_rate_hz,
-                             model_ids=self.model_ids, text=self.spoken_text() or None)
-        except OSError as exc:
-            raise AudioError(f"cannot write WAV file {self.path}: {exc.strerror or exc}") from exc
+        text = self.spoken_text() or None
+        write_marked_wav(self.path, self.played_audio(), self.sample_rate_hz,
+                         self.mark(text) if self.mark else WavMark({}))
 
 
 class TranscriptSink:

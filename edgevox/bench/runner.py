@@ -28,14 +28,15 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from edgevox.bench.report import BREAKDOWN_PARTS
+from edgevox.bench.metrics import BREAKDOWN, CASES
 from edgevox.catalog import ModelStore
 from edgevox.config import Config
 from edgevox.errors import AudioError, ConfigError, EdgevoxError, ModelError
+from edgevox.events import Event
+from edgevox.runtime.timeline import TurnTimeline, split_turns
 
 log = logging.getLogger(__name__)
 
-CASES = ("asr", "llm", "tts", "agent")
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ASR_CORPUS = "asr-cv-vi-dev"
 SAMPLE_SPEECH_ID = "sample-vi-speech"
@@ -298,42 +299,21 @@ def speak_all(synth, paragraphs: Sequence[str] = PARAGRAPHS, max_clause_chars: i
 # Reading the agent's events
 
 
-BREAKDOWN = tuple(name.removeprefix("agent.") for name, _, _ in BREAKDOWN_PARTS)
-"""The consecutive parts of voice-to-voice latency, in the order they happen."""
-
-
-def turn_breakdown(events: Sequence) -> dict[str, Any]:
-    """One turn's figures from its events (all with the same turn id).
-
-    The parts come from event timestamps so they add up to the agent's own ``latency_s``:
-    end-of-turn delay (silence waited, audio clock) + ASR finalisation (end_of_turn ->
-    final_transcript) + LLM prefill to first output (final_transcript -> llm_first_token, which
-    the agent publishes at the first reply words, or once a tool call is complete) + first
-    clause (-> the first clause handed to TTS; for a tool call, running the tool) + TTS first
-    audio.
-    """
-    first: dict[str, Any] = {}
-    for event in events:
-        first.setdefault(event.type, event)
-    final, eot = first.get("final_transcript"), first.get("end_of_turn")
-    token, speak = first.get("llm_first_token"), first.get("speaking_started")
-    call, done = first.get("tool_call"), first.get("speaking_finished")
+def turn_breakdown(events: Sequence[Event]) -> dict[str, Any]:
+    """One turn's row for the report, from its events (all with the same turn id): what was
+    heard, done and said, and, for a spoken turn answered with audio, voice to voice and its
+    consecutive parts as :class:`~edgevox.runtime.timeline.TurnTimeline` defines them."""
+    timeline = TurnTimeline(events)
+    spans = timeline.tool_spans()
     row: dict[str, Any] = {
-        "transcript": final.data["text"] if final else None,
-        "tool": call.data["name"] if call else None,
-        "reply": done.data["text"] if done else None,
-        "errors": [e.data.get("message", "") for e in events if e.type == "error"],
+        "transcript": timeline.transcript,
+        "tool": spans[0].name if spans else None,
+        "reply": timeline.reply,
+        "errors": [e.message for e in timeline.errors],
     }
-    if final and eot and token and speak and "latency_s" in speak.data:
-        play_start_t = speak.t - speak.data["tts_first_audio_s"]
-        row.update(
-            voice_to_voice_s=speak.data["latency_s"],
-            eot_delay_s=eot.data["eot_delay_ms"] / 1000,
-            asr_finalize_s=final.t - eot.t,
-            llm_first_output_s=token.t - final.t,
-            first_clause_s=play_start_t - token.t,
-            tts_first_audio_s=speak.data["tts_first_audio_s"],
-        )
+    row.update(timeline.breakdown() or {})
+    if timeline.llm_ttft_s is not None:
+        row["llm_ttft_s"] = timeline.llm_ttft_s
     return row
 
 
@@ -637,18 +617,13 @@ def _case_agent(spec: dict[str, Any], config: Config, launched_at: float) -> dic
                 agent.new_session()  # every turn starts from the same prompt, as a fresh agent
                 if run is None:
                     continue
-                by_turn: dict[int, list] = {}
-                for event in events:
-                    if event.turn_id:
-                        by_turn.setdefault(event.turn_id, []).append(event)
-                for turn_events in by_turn.values():
-                    if any(e.type == "interrupted" and e.data["reason"] == "resumed"
-                           for e in turn_events):  # its words were answered in the next turn
+                for timeline in split_turns(events).values():
+                    if timeline.resumed:  # its words were answered in the next turn
                         info["turns_resumed"] = info.get("turns_resumed", 0) + 1
                         continue
-                    row = turn_breakdown(turn_events)
+                    row = turn_breakdown(timeline.events)
                     turns.append({"run": run, "clip": Path(clip["path"]).name, **row})
-                    for part in ("voice_to_voice_s", *BREAKDOWN):
+                    for part in ("voice_to_voice_s", *BREAKDOWN, "llm_ttft_s"):
                         samples.add(f"agent.{part}", run, row.get(part))
     finally:
         agent.close()

@@ -1,8 +1,10 @@
 """The understanding stage: a small GGUF model turns a request into one tool call or a reply.
 
-``LlamaEngine`` runs the model (prefix cache, streaming, cancellation, grammar-constrained greedy
-decoding); ``Understander`` builds the prompt and grammar from the registered tools and reads
-the answer back. llama_cpp itself is imported only when an engine is created.
+Read top-down: ``understand`` (the :class:`Understander`: one request in, one outcome out) uses
+``prompt`` (the fixed prefix), ``grammar`` (what the model may write, built from the registered
+tools of :mod:`edgevox.tools`), ``calls`` (the call syntax, written and read back) and
+``engine`` (:class:`LlamaEngine`: prefix cache, streaming, cancellation, grammar-constrained
+greedy decoding). llama_cpp itself is imported only when an engine is created.
 """
 
 from __future__ import annotations

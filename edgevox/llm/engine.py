@@ -41,7 +41,8 @@ from edgevox.errors import ModelError, ToolError
 logger = logging.getLogger(__name__)
 
 _GGUF_MAGIC = b"GGUF"
-_LOG_LEVELS = {3: logging.WARNING, 4: logging.ERROR}  # ggml: 1 debug, 2 info, 5 continued
+# ggml's log levels: 1 debug, 2 info, 3 warn, 4 error, 5 the previous line continued.
+_GGML_ERROR, _GGML_CONT = 4, 5
 
 
 @dataclass
@@ -96,7 +97,10 @@ class Guide(Protocol):
 
 def _check_gguf(path: Path) -> None:
     if not path.is_file():
-        raise ModelError(f"model file {path} does not exist; download it with `edgevox pull`")
+        raise ModelError(
+            f"model file {path} does not exist; fetch it with `edgevox models pull <id>` "
+            "(`edgevox models list` names them)"
+        )
     try:
         with path.open("rb") as f:
             magic = f.read(4)
@@ -110,19 +114,30 @@ def _check_gguf(path: Path) -> None:
 
 
 def _llama_cpp() -> Any:
-    """Import llama_cpp and route llama.cpp's own log lines into Python logging."""
+    """Import llama_cpp and route llama.cpp's own log lines into Python logging.
+
+    Loading a model makes llama.cpp log a few hundred lines, warnings among them that are
+    harmless for the models edgevox ships ("control-looking token ... probably a bug in the
+    model", a context smaller than the training one). They go to DEBUG, so a user sees them
+    only with debug logging; llama.cpp's errors (a file it cannot read, a grammar it refuses)
+    stay errors, because they explain the exception that follows.
+    """
     try:
         import llama_cpp
     except ImportError as exc:
         raise ModelError(f"llama-cpp-python is not installed ({exc}); reinstall edgevox") from None
     global _log_callback
     if _log_callback is None:
+        last_level = [logging.DEBUG]  # a continued line keeps the level of the line it continues
 
         @llama_cpp.llama_log_callback
         def forward(level: int, text: bytes, _user: ctypes.c_void_p) -> None:
-            message = text.decode("utf-8", "replace").rstrip()
-            if message:
-                logger.log(_LOG_LEVELS.get(level, logging.DEBUG), "llama.cpp: %s", message)
+            if level != _GGML_CONT:
+                last_level[0] = logging.ERROR if level == _GGML_ERROR else logging.DEBUG
+            if logger.isEnabledFor(last_level[0]):
+                message = text.decode("utf-8", "replace").rstrip()
+                if message:
+                    logger.log(last_level[0], "llama.cpp: %s", message)
 
         _log_callback = forward  # the C side keeps only a pointer: keep the object alive
         llama_cpp.llama_log_set(_log_callback, ctypes.c_void_p(0))

@@ -18,8 +18,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from edgevox.errors import ToolError
-from edgevox.tools.gbnf import REPLY_TOOL, format_call, quote
-from edgevox.tools.registry import Example, Param, Tool
+from edgevox.llm.calls import format_call, quote
+from edgevox.tools.registry import REPLY_TOOL, Example, Param, Tool
 
 SYSTEM_PROMPT = """\
 You are a voice assistant for Vietnamese speakers. Answer every user message with exactly one \

@@ -29,16 +29,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from edgevox.errors import ModelError, ToolError
+from edgevox.llm.calls import parse_call, quote
 from edgevox.llm.engine import GenerationStats, LlamaEngine
+from edgevox.llm.grammar import Matcher, request_word_spans, tool_grammar
 from edgevox.llm.prompt import build_messages, select_examples
-from edgevox.tools.gbnf import (
-    REPLY_TOOL,
-    Matcher,
-    parse_call,
-    request_word_spans,
-    tool_grammar,
-)
-from edgevox.tools.registry import APOLOGY_INVALID, Example, Param, Tool
+from edgevox.tools.registry import APOLOGY_INVALID, REPLY_TOOL, Example, Param, Tool
 
 if TYPE_CHECKING:
     from edgevox.text.spoken import TimeSpan
@@ -55,6 +50,8 @@ class ReplyChunk:
     """A piece of the spoken reply, as soon as the model wrote it."""
 
     text: str
+    ttft_s: float | None = None
+    """Request -> the model's first token (the same for every chunk of one reply)."""
 
 
 @dataclass
@@ -151,7 +148,7 @@ def argument_choices(tools: Mapping[str, Tool], hints: Hints) -> dict[str, dict[
                 )
             ]
             if values:
-                formatted = [f'"{v}"' if kind == "clock" else str(v) for v in values]
+                formatted = [quote(v) if kind == "clock" else str(v) for v in values]
                 choices.setdefault(tool.name, {})[param.name] = formatted
     return choices
 
@@ -360,7 +357,7 @@ class Understander:
                 if guide.text.startswith(_REPLY_OPEN):
                     body = guide.text[len(_REPLY_OPEN) :].split('"', 1)[0]
                     if len(body) > emitted:
-                        yield ReplyChunk(body[emitted:])
+                        yield ReplyChunk(body[emitted:], first_s)
                         emitted = len(body)
         finally:
             pieces.close()

@@ -8,12 +8,19 @@ Three workers, each owning one native engine, connected by bounded queues:
 * **think** runs the :class:`~edgevox.llm.Understander`: a streamed spoken reply goes clause by
   clause to the speak worker as soon as each clause is complete; a tool call is run (with a
   filler phrase if it is slow) and its own Vietnamese confirmation is spoken.
-* **speak** synthesises clauses and plays them through the sink.
+* **speak** synthesises clauses and plays them through the sink (:func:`edgevox.tts.speak`).
+
+Each exchange is a :class:`~edgevox.runtime.turns.Turn` handle, the one owner of its state.
+Control never waits behind data: end of input, stop and shutdown are signals (flags and
+events the workers poll between items), never blocking puts into the queues, so no caller (a
+microphone callback, the daemon's event loop) can be held up by a busy worker, and
+:meth:`Agent.close` returns within :data:`CLOSE_TIMEOUT_S`.
 
 Every stage reports through one :class:`~edgevox.events.Event` stream (:meth:`Agent.subscribe`);
-latency is measured from those events, not by timers inside the stages. A person who starts
-talking while the agent speaks interrupts it (barge-in): playback stops within one audio block,
-generation is cancelled between two tokens, and the history keeps only what was actually heard.
+latency is read from those events by :class:`~edgevox.runtime.timeline.TurnTimeline`, not by
+timers inside the stages. A person who starts talking while the agent speaks interrupts it
+(barge-in): playback stops within one audio block, generation is cancelled between two tokens,
+and the history keeps only what was actually heard.
 """
 
 from __future__ import annotations
@@ -22,46 +29,45 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 
-from edgevox.events import Event, EventBus, Subscription
+from edgevox.errors import BusyError
+from edgevox.events import (
+    Error,
+    Event,
+    EventBus,
+    FinalTranscript,
+    Interrupted,
+    LlmFirstToken,
+    PartialTranscript,
+    SpeakingFinished,
+    SpeakingStarted,
+    Subscription,
+    ToolCall,
+    ToolReturned,
+    TurnQueued,
+)
 from edgevox.queues import put_dropping_oldest
+from edgevox.runtime.turns import Turn, TurnIds, TurnState
 from edgevox.tools.registry import APOLOGY_FAILED
 
 log = logging.getLogger(__name__)
 
 FILLER_VI = "Vâng, bạn đợi một chút."
 SLOW_TOOL_S = 0.3
+CLOSE_TIMEOUT_S = 1.5  # close() gives the workers this long in all, then leaves them behind
+MAX_WAITING_TURNS = 4  # accepted and not yet picked up by the think worker; more is "busy"
 _AUDIO_QUEUE_BLOCKS = 500  # 10 s of 20 ms blocks: a stalled listener drops the oldest audio
 _SPEAK_QUEUE_CLAUSES = 4  # the LLM may run only a few clauses ahead of the voice
+_POLL_S = 0.05  # how often an idle worker looks at its signals
 # The LLM pauses while the first clause is synthesised: on a small CPU the two would share the
 # cores and the listener would wait for both. Generation outruns speech, so it loses nothing
 # audible; the bound only guards against a stalled speaker.
 _FIRST_AUDIO_WAIT_S = 2.0
-_FLUSH = object()  # end of input for the listener
 _END = object()  # end of a turn's clauses for the speaker
-
-
-@dataclass
-class Turn:
-    """One exchange: what the person said, its cancel scope, and what the agent got to say."""
-
-    turn_id: int
-    user_text: str
-    end_of_speech_t: float | None = None  # monotonic time the person stopped talking
-    cancel: threading.Event = field(default_factory=threading.Event)
-    done: threading.Event = field(default_factory=threading.Event)
-    heard_text: str = ""
-    timings: dict[str, float] = field(default_factory=dict)
-    say_text: str | None = None  # a turn that only speaks this text, without the LLM
-    first_audio: threading.Event = field(default_factory=threading.Event)
-    from_speech: bool = False  # heard through the listener, so the person may resume it
-    acted: bool = False  # its tool ran: the request had an effect and is not taken back
-    resumed: bool = False  # withdrawn because the person went on speaking; see _on_speech
 
 
 def join_resumed(before: str, after: str) -> str:
@@ -82,7 +88,7 @@ def join_resumed(before: str, after: str) -> str:
 class History:
     """Earlier exchanges for the LLM, trimmed oldest-first to a token budget."""
 
-    def __init__(self, token_budget: int, count_tokens) -> None:
+    def __init__(self, token_budget: int, count_tokens: Callable[[str], int]) -> None:
         self.token_budget = token_budget
         self._count = count_tokens
         self._turns: list[tuple[str, str]] = []
@@ -113,9 +119,10 @@ class History:
 class Agent:
     """A running voice agent. Build it with :func:`edgevox.runtime.build.build_agent`."""
 
-    def __init__(self, *, listener, understander, synthesizer, sink, tools, history: History,
-                 barge_in: bool = True, tool_timeout_s: float = 5.0,
-                 max_clause_chars: int = 120, first_clause_chars: int = 36) -> None:
+    def __init__(self, *, listener: Any, understander: Any, synthesizer: Any, sink: Any,
+                 tools: Any, history: History, barge_in: bool = True,
+                 tool_timeout_s: float = 5.0, max_clause_chars: int = 120,
+                 first_clause_chars: int = 36) -> None:
         self.listener = listener
         self.understander = understander
         self.synthesizer = synthesizer
@@ -126,22 +133,29 @@ class Agent:
         self.tool_timeout_s = tool_timeout_s
         self.max_clause_chars = max_clause_chars
         self.first_clause_chars = first_clause_chars
+        self.turn_ids: TurnIds = listener.turn_ids  # one counter for spoken and typed turns
         self.bus = EventBus()
-        self._audio: queue.Queue[Any] = queue.Queue(_AUDIO_QUEUE_BLOCKS)
-        self._turns: queue.Queue[Turn | None] = queue.Queue(4)
-        self._speech: queue.Queue[tuple[Turn, Any] | None] = queue.Queue(_SPEAK_QUEUE_CLAUSES)
-        self._prefill_text: str | None = None
-        self._prefill_lock = threading.Lock()
-        self._resumed_text = ""  # words of withdrawn turns, carried into the next final
-        self._open: dict[int, Turn] = {}  # queued or in flight, until its speaking_finished
-        self._open_lock = threading.Lock()
-        self._speaking: Turn | None = None
-        self._next_text_turn = 100_000  # turns that bypass the listener (say/ask_text)
-        self._end_of_speech: dict[int, float] = {}
-        self._threads: list[threading.Thread] = []
-        self._stopping = threading.Event()
-        self._thinking = threading.Lock()  # held while the LLM works; tools swap under it
         self.dropped_audio_blocks = 0
+        # data: bounded queues
+        self._audio: queue.Queue[tuple[int, np.ndarray]] = queue.Queue(_AUDIO_QUEUE_BLOCKS)
+        self._turns: queue.Queue[Turn] = queue.Queue(MAX_WAITING_TURNS)
+        self._speech: queue.Queue[tuple[Turn, Any]] = queue.Queue(_SPEAK_QUEUE_CLAUSES)
+        # control: signals, never queued behind data
+        self._stopping = threading.Event()
+        self._feed_lock = threading.Lock()
+        self._blocks_fed = 0
+        self._flush_after: int | None = None  # end of input: flush once this block is heard
+        # shared state, each under its lock
+        self._open: dict[int, Turn] = {}  # accepted, until its speaking_finished
+        self._speaking: Turn | None = None  # the turn whose reply the sink is playing
+        self._open_lock = threading.Lock()
+        self._heard: dict[int, list[Event]] = {}  # listener events of turns not yet final
+        self._prefill_text: str | None = None
+        self._resumed_text = ""  # words of withdrawn turns, carried into the next final
+        self._prefill_lock = threading.Lock()
+        self._accept_lock = threading.Lock()
+        self._thinking = threading.Lock()  # held while the LLM works; tools swap under it
+        self._threads: list[threading.Thread] = []
 
     # -- lifecycle
     def start(self) -> Agent:
@@ -155,23 +169,33 @@ class Agent:
         return self
 
     def close(self) -> None:
-        """Stop the workers (a turn in flight is cancelled) and release the sink."""
+        """Stop the workers and release the sink, within :data:`CLOSE_TIMEOUT_S`.
+
+        Every open turn is cancelled and ends with its ``speaking_finished``. A worker still
+        inside a native call when the time is up is left to end on its own (the threads are
+        daemons): a stuck voice or tool must not hang the caller's shutdown.
+        """
         self._stopping.set()
         self.interrupt(reason="shutdown")
-        self._audio.put(None)
-        self._turns.put(None)
-        put_dropping_oldest(self._speech, None)
+        deadline = time.monotonic() + CLOSE_TIMEOUT_S
         for thread in self._threads:
-            thread.join(timeout=5)
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
+            if thread.is_alive():
+                log.warning("%s did not stop within %.1f s; leaving it", thread.name,
+                            CLOSE_TIMEOUT_S)
+        with self._open_lock:
+            left = list(self._open.values())
+        for turn in left:
+            self._finish_turn(turn)
         self.sink.close()
 
     def __enter__(self) -> Agent:
         return self.start()
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _guard(self, target, stage: str):
+    def _guard(self, target: Callable[[], None], stage: str) -> Callable[[], None]:
         """A worker that fails reports an error event instead of dying silently."""
 
         def run() -> None:
@@ -179,32 +203,40 @@ class Agent:
                 target()
             except Exception as exc:  # a stage must not take the daemon down
                 log.exception("%s worker failed", stage)
-                self.bus.publish(Event("error", 0, {"stage": stage, "message": str(exc)}))
+                self.bus.publish(Error(stage, str(exc)).event(0))
 
         return run
 
-    # -- inputs
+    # -- inputs (never block: callers are microphone callbacks and event loops)
     def subscribe(self, maxsize: int = 1024) -> Subscription:
         return self.bus.subscribe(maxsize)
 
     def feed_audio(self, block: np.ndarray) -> None:
         """Push 16 kHz mono float32 audio (from a microphone callback, a file, a socket)."""
-        self.dropped_audio_blocks += put_dropping_oldest(self._audio, block)
+        with self._feed_lock:
+            self._blocks_fed += 1
+            self.dropped_audio_blocks += put_dropping_oldest(self._audio,
+                                                             (self._blocks_fed, block))
 
     def end_of_input(self) -> None:
-        """The audio source ended: finish a turn still open in the listener."""
-        self._audio.put(_FLUSH)
+        """The audio source ended: once the audio fed so far is heard, finish a turn still open
+        in the listener. A signal, not a queue item, so it never waits for the listener."""
+        with self._feed_lock:
+            self._flush_after = self._blocks_fed
 
     def ask_text(self, text: str) -> Turn:
-        """A turn from text instead of speech (a kiosk's text box, tests)."""
-        self._next_text_turn += 1
-        return self._queue_turn(Turn(self._next_text_turn, text, time.monotonic()))
+        """A turn from text instead of speech (a kiosk's text box, tests); BusyError when
+        :data:`MAX_WAITING_TURNS` turns are already waiting."""
+        return self._accept(Turn(self.turn_ids.next(), text, source="text"), refuse=True)
 
-    def say(self, text: str) -> Turn:
-        """Speak ``text`` as its own turn, without the LLM (announcements, disclosures)."""
-        self._next_text_turn += 1
-        # Queued behind the turns in flight, so it never cuts into the middle of a reply.
-        return self._queue_turn(Turn(self._next_text_turn, "", say_text=text))
+    def say(self, text: str, interruptible: bool = True) -> Turn:
+        """Speak ``text`` as its own turn, without the LLM (announcements, disclosures).
+
+        Queued behind the turns in flight, so it never cuts into the middle of a reply.
+        """
+        turn = Turn(self.turn_ids.next(), "", source="say", say_text=text,
+                    interruptible=interruptible)
+        return self._accept(turn, refuse=True)
 
     def interrupt(self, reason: str = "barge_in") -> None:
         """Stop speaking now and cancel every turn not yet finished.
@@ -212,34 +244,23 @@ class Agent:
         That is the turn in flight and also those accepted but still waiting: whoever interrupts
         wants silence (or the floor), not the next queued reply a moment later, and an interrupt
         sent right after a request must not miss it because no worker has picked it up yet.
-        Each cancelled turn gets an ``interrupted`` event and, as always, its
-        ``speaking_finished``.
+        A barge-in spares turns that are not interruptible. Each cancelled turn gets an
+        ``interrupted`` event and, as always, its ``speaking_finished``.
         """
-        cancelled = self._cancel_open()
-        if not cancelled:
-            return
-        self.sink.stop()
-        heard = self.sink.spoken_text()
-        for turn in cancelled:
-            turn.heard_text = heard if turn is self._speaking else ""
-            self.bus.publish(Event("interrupted", turn.turn_id,
-                                   {"heard_text": turn.heard_text, "reason": reason}))
-
-    def _cancel_open(self, which=lambda turn: True, resumed: bool = False) -> list[Turn]:
-        """Cancel the open turns ``which`` selects (those not cancelled already); return them.
-
-        ``resumed`` is marked before the cancel, so the turn's end never sees one without the
-        other."""
         with self._open_lock:
             cancelled = [turn for turn in self._open.values()
-                         if not turn.cancel.is_set() and which(turn)]
-            for turn in cancelled:
-                turn.resumed = resumed
-                turn.cancel.set()
-                turn.first_audio.set()  # release a generation paused for the first clause
-        return cancelled
+                         if turn.interrupt(barge_in=reason == "barge_in")]
+            speaking = self._speaking
+        if not cancelled:
+            return
+        if speaking is None or speaking in cancelled:
+            self.sink.stop()
+        heard = self.sink.spoken_text() if speaking in cancelled else ""
+        for turn in cancelled:
+            turn.heard_text = heard if turn is speaking else ""
+            self._publish(turn, Interrupted(turn.heard_text, reason).event(turn.turn_id))
 
-    def replace_tools(self, tools) -> None:
+    def replace_tools(self, tools: Any) -> None:
         """Serve a new tool set (a kiosk app registered its own). The LLM's fixed prompt is
         rebuilt and evaluated here, on the caller's thread, between turns."""
         from edgevox.llm import Understander
@@ -253,25 +274,114 @@ class Agent:
         """Forget the conversation (a new customer at the kiosk)."""
         self.history.clear()
 
+    @property
+    def thinking(self) -> bool:
+        """Whether the LLM is at work (answering, or prefilling heard words)."""
+        return self._thinking.locked()
+
     def wait_idle(self, timeout_s: float = 60.0) -> bool:
         """Block until no audio, turn or speech is pending (tests, one-shot commands)."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            queues = (self._audio, self._turns, self._speech)
-            if all(q.unfinished_tasks == 0 for q in queues) and not self.listener.in_turn:
+            with self._open_lock:
+                turns_open = bool(self._open)
+            with self._feed_lock:
+                flushing = self._flush_after is not None
+            if (not turns_open and not flushing and self._audio.unfinished_tasks == 0
+                    and not self.listener.in_turn):
                 return True
             time.sleep(0.02)
         return False
 
+    # -- turns
+    def _publish(self, turn: Turn, event: Event) -> None:
+        self.bus.publish(turn.record(event))
+
+    def _accept(self, turn: Turn, *, refuse: bool) -> Turn:
+        """Queue ``turn`` for the think worker without waiting.
+
+        When the queue is full a typed turn is refused with BusyError (``refuse``); a spoken one
+        cannot be handed back, so it ends at once with an ``error`` event.
+        """
+        with self._accept_lock:  # the only producer: not full now means the put succeeds
+            if self._turns.full():
+                message = (f"busy: {MAX_WAITING_TURNS} turns are already waiting; send the "
+                           "next one after a speaking_finished event")
+                if refuse:
+                    raise BusyError(message)
+                turn.interrupt()
+                self._publish(turn, Error("listen", message).event(turn.turn_id))
+                self._finish_turn(turn)
+                return turn
+            with self._open_lock:
+                self._open[turn.turn_id] = turn
+            text = turn.say_text if turn.say_text is not None else turn.user_text
+            self._publish(turn, TurnQueued(turn.source, text).event(turn.turn_id))
+            self._turns.put_nowait(turn)
+        return turn
+
+    def _finish_turn(self, turn: Turn) -> None:
+        """End ``turn`` exactly once: its ``speaking_finished``, history, and ``done``."""
+        if not turn.finish():
+            return
+        cancelled = turn.cancel.is_set()
+        with self._open_lock:
+            spoke = self._speaking is turn
+            if spoke:
+                self._speaking = None
+        if not cancelled:
+            turn.heard_text = self.sink.spoken_text() if spoke else ""
+        # Every turn ends with this event, even one that never spoke: clients wait for it.
+        self._publish(turn, SpeakingFinished(turn.heard_text, cancelled).event(turn.turn_id))
+        if turn.user_text and not turn.resumed:  # a resumed turn's words live on in the next
+            self.history.add(turn.user_text, turn.heard_text)
+        with self._open_lock:
+            self._open.pop(turn.turn_id, None)
+        turn.done.set()
+
     # -- listen
     def _listen(self) -> None:
-        while (block := self._audio.get()) is not None:
-            events = self.listener.flush() if block is _FLUSH else self.listener.feed(block)
-            for event in events:
-                event = self._with_resumed_words(event)
-                self.bus.publish(event)
-                self._on_listener_event(event)
-            self._audio.task_done()
+        last_heard = 0
+        while not self._stopping.is_set():
+            try:
+                number, block = self._audio.get(timeout=_POLL_S)
+            except queue.Empty:
+                number, block = last_heard, None
+            try:
+                if block is not None:
+                    last_heard = number
+                    self._on_listener_events(self.listener.feed(block))
+                with self._feed_lock:
+                    target = self._flush_after
+                    due = target is not None and (last_heard >= target or self._audio.empty())
+                if due:
+                    self._on_listener_events(self.listener.flush())
+                    with self._feed_lock:  # only now: wait_idle must not see a gap before it
+                        if self._flush_after == target:
+                            self._flush_after = None
+            finally:
+                if block is not None:
+                    self._audio.task_done()
+
+    def _on_listener_events(self, events: list[Event]) -> None:
+        for event in events:
+            event = self._with_resumed_words(event)
+            self.bus.publish(event)
+            self._heard.setdefault(event.turn_id, []).append(event)
+            if event.type == "speech_started":
+                self._on_speech()
+            elif event.type == "partial_transcript":
+                with self._prefill_lock:
+                    self._prefill_text = join_resumed(self._resumed_text,
+                                                      PartialTranscript.of(event).text)
+            elif event.type == "final_transcript":
+                heard = self._heard.pop(event.turn_id)
+                text = FinalTranscript.of(event).text
+                if text.strip():
+                    turn = Turn(event.turn_id, text, source="speech")
+                    for known in heard:
+                        turn.record(known)
+                    self._accept(turn, refuse=False)
 
     def _with_resumed_words(self, event: Event) -> Event:
         """A final transcript leads with the words of the turns it resumes (see _on_speech);
@@ -283,22 +393,10 @@ class Agent:
             resumed, self._resumed_text = self._resumed_text, ""
         if not resumed:
             return event
-        text = join_resumed(resumed, event.data["text"])
+        final = FinalTranscript.of(event)
         return Event(event.type, event.turn_id,
-                     {**event.data, "text": text, "segment_text": event.data["text"]}, event.t)
-
-    def _on_listener_event(self, event: Event) -> None:
-        if event.type == "speech_started":
-            self._on_speech()
-        elif event.type == "partial_transcript":
-            with self._prefill_lock:
-                self._prefill_text = join_resumed(self._resumed_text, event.data["text"])
-        elif event.type == "end_of_turn":
-            self._end_of_speech[event.turn_id] = event.t - event.data["eot_delay_ms"] / 1000
-        elif event.type == "final_transcript" and event.data["text"].strip():
-            self._queue_turn(Turn(event.turn_id, event.data["text"],
-                                  self._end_of_speech.pop(event.turn_id, None),
-                                  from_speech=True))
+                     {**event.data, "text": join_resumed(resumed, final.text),
+                      "segment_text": final.text}, event.t)
 
     def _on_speech(self) -> None:
         """The person starts speaking.
@@ -311,44 +409,34 @@ class Agent:
         back. That needs no barge-in, since nothing is playing that could echo. While the agent
         speaks, it is a barge-in (when enabled).
         """
-        withdrawn = [] if self._speaking is not None else self._cancel_open(
-            lambda turn: turn.from_speech and not turn.acted, resumed=True)
+        with self._open_lock:
+            withdrawn = [] if self._speaking is not None else [
+                turn for turn in self._open.values() if turn.from_speech and turn.withdraw()]
         for turn in withdrawn:
             with self._prefill_lock:
                 self._resumed_text = join_resumed(self._resumed_text, turn.user_text)
-            self.bus.publish(Event("interrupted", turn.turn_id,
-                                   {"heard_text": "", "reason": "resumed"}))
+            self._publish(turn, Interrupted("", "resumed").event(turn.turn_id))
         if self.barge_in:
             self.interrupt()
-
-    def _queue_turn(self, turn: Turn) -> Turn:
-        with self._open_lock:
-            self._open[turn.turn_id] = turn
-        self._turns.put(turn)
-        return turn
 
     # -- think
     def _think(self) -> None:
         while not self._stopping.is_set():
             try:
-                turn = self._turns.get(timeout=0.05)
+                turn = self._turns.get(timeout=_POLL_S)
             except queue.Empty:
                 self._maybe_prefill()
                 continue
-            if turn is None:
-                return
             try:
-                if not turn.cancel.is_set():  # interrupted while it waited
+                if turn.start_thinking():  # False: cancelled while it waited
                     with self._thinking:
                         self._answer(turn)
             except Exception as exc:  # one failed turn must not end the agent
                 log.exception("turn %d failed", turn.turn_id)
-                self.bus.publish(Event("error", turn.turn_id,
-                                       {"stage": "think", "message": str(exc)}))
+                self._publish(turn, Error("think", str(exc)).event(turn.turn_id))
                 self._enqueue_speech(turn, APOLOGY_FAILED)
             finally:
-                self._speech.put((turn, _END))
-                self._turns.task_done()
+                self._enqueue_speech(turn, _END)
 
     def _maybe_prefill(self) -> None:
         """While the person speaks, evaluate the words heard so far into the LLM's cache."""
@@ -373,7 +461,7 @@ class Agent:
                                              self.history.messages()):
             if first:
                 first = False
-                self.bus.publish(Event("llm_first_token", turn.turn_id))
+                self._publish(turn, LlmFirstToken(item.ttft_s).event(turn.turn_id))
             if isinstance(item, ReplyChunk):
                 for clause in chunker.feed(item.text):
                     self._enqueue_speech(turn, clause)
@@ -382,37 +470,26 @@ class Agent:
                 result = item
         if turn.cancel.is_set() or result is None:
             return
-        turn.timings["llm_ttft_s"] = result.ttft_s or 0.0
-        turn.timings["llm_total_s"] = result.total_s
         if result.tool is None:
             for clause in chunker.flush():
                 self._enqueue_speech(turn, clause)
             return
-        with self._open_lock:  # from here the request acts: it can no longer be resumed
-            if turn.cancel.is_set():
-                return
-            turn.acted = True
-        self.bus.publish(Event("tool_call", turn.turn_id,
-                               {"name": result.tool, "arguments": result.args}))
+        if not turn.act():  # from here the request acts: it can no longer be withdrawn
+            return
+        self._publish(turn, ToolCall(result.tool, result.args).event(turn.turn_id))
         spoken = self._run_tool(turn, result.tool, result.args)
         for clause in chunker.feed(spoken) + chunker.flush():
             self._enqueue_speech(turn, clause)
 
-    def _run_tool(self, turn: Turn, name: str, args: dict) -> str:
-        """Run a tool off this thread; say a filler if it is slow; return what to speak."""
-        box: dict[str, Any] = {}
-        worker = threading.Thread(
-            target=lambda: box.update(result=self.tools.invoke(name, args, self.tool_timeout_s)),
-            name=f"edgevox-tool-{name}", daemon=True)
-        worker.start()
-        worker.join(SLOW_TOOL_S)
-        if worker.is_alive():
+    def _run_tool(self, turn: Turn, name: str, args: dict[str, Any]) -> str:
+        """Run a tool on its own thread; say a filler if it is slow; return what to speak."""
+        call = self.tools.start(name, args, self.tool_timeout_s)
+        result = call.result(SLOW_TOOL_S)
+        if result is None:
             self._enqueue_speech(turn, FILLER_VI)
-            worker.join()
-        result = box["result"]
-        self.bus.publish(Event("tool_result", turn.turn_id, {
-            "name": name, "ok": result.ok, "result": result.value if result.ok else None,
-            **({"error": result.error} if result.error else {})}))
+            result = call.result(None)
+        self._publish(turn, ToolReturned(name, result.ok, result.value if result.ok else None,
+                                         result.error).event(turn.turn_id))
         if not result.ok:
             return result.spoken or ""
         value = result.value
@@ -420,60 +497,62 @@ class Agent:
             return str(value.get("say") or "Xong rồi.")
         return str(value) if value else "Xong rồi."
 
-    def _enqueue_speech(self, turn: Turn, text: str) -> None:
-        while not turn.cancel.is_set():
+    def _enqueue_speech(self, turn: Turn, item: Any) -> None:
+        """Hand a clause (or the turn's end) to the speaker, waiting while it is behind; a
+        cancelled turn's clauses are dropped, but its end always goes (until shutdown)."""
+        while not self._stopping.is_set():
+            if item is not _END and turn.cancel.is_set():
+                return
             try:
-                self._speech.put((turn, text), timeout=0.05)
+                self._speech.put((turn, item), timeout=_POLL_S)
                 return
             except queue.Full:
                 continue
 
     # -- speak
-    def _speak(self) -> None:
-        while (item := self._speech.get()) is not None:
-            turn, payload = item
+    def _next_speech(self) -> tuple[Turn, Any] | None:
+        """The next clause or turn end for the speaker; None once the agent is stopping."""
+        while not self._stopping.is_set():
             try:
-                if payload is _END:
-                    self._finish_turn(turn)
-                elif not turn.cancel.is_set():
-                    if self._speaking is not turn:
-                        self._speaking = turn
-                        self.sink.begin_utterance()
-                    self._play(turn, payload)
-            finally:
-                self._speech.task_done()
+                return self._speech.get(timeout=_POLL_S)
+            except queue.Empty:
+                continue
+        return None
 
-    def _play(self, turn: Turn, clause: str) -> None:
-        started = time.perf_counter()
-        if self.synthesizer is None:  # text-only agent: the sink takes the words
-            blocks = [np.zeros(0, dtype=np.float32)]
-        else:
-            blocks = list(self.synthesizer.synthesize(clause))
-        turn.first_audio.set()
-        if not blocks or turn.cancel.is_set():
-            return
-        if "tts_first_audio_s" not in turn.timings:
-            turn.timings["tts_first_audio_s"] = time.perf_counter() - started
-            data = {"text": clause, **{k: round(v, 4) for k, v in turn.timings.items()}}
-            if turn.end_of_speech_t is not None:
-                data["latency_s"] = round(time.monotonic() - turn.end_of_speech_t, 4)
-            self.bus.publish(Event("speaking_started", turn.turn_id, data))
-        self.sink.play(np.concatenate(blocks), text=clause)
+    def _speak(self) -> None:
+        while (item := self._next_speech()) is not None:
+            turn, payload = item
+            if payload is not _END:
+                self._speak_turn(turn, payload)
+            self._finish_turn(turn)
 
-    def _finish_turn(self, turn: Turn) -> None:
-        if self._speaking is turn and not turn.cancel.is_set():
-            while not self.sink.wait(timeout_s=0.05):
-                if turn.cancel.is_set():
-                    break
-        if not turn.cancel.is_set():
-            turn.heard_text = self.sink.spoken_text() if self._speaking is turn else ""
-        # Every turn ends with this event, even one that never spoke: clients wait for it.
-        self.bus.publish(Event("speaking_finished", turn.turn_id,
-                               {"text": turn.heard_text, "interrupted": turn.cancel.is_set()}))
-        if turn.user_text and not turn.resumed:  # a resumed turn's words live on in the next
-            self.history.add(turn.user_text, turn.heard_text)
-        if self._speaking is turn:
-            self._speaking = None
-        with self._open_lock:
-            self._open.pop(turn.turn_id, None)
-        turn.done.set()
+    def _speak_turn(self, turn: Turn, first_clause: str) -> None:
+        """Speak one turn's clauses, the first already taken, until its end marker."""
+        from edgevox.tts import speak
+
+        def clauses() -> Iterator[str]:
+            yield first_clause
+            while (item := self._next_speech()) is not None and item[1] is not _END:
+                yield item[1]
+
+        def on_first_audio(clause: str, synth_s: float | None) -> None:
+            turn.start_speaking()
+            with self._open_lock:
+                if turn.state is TurnState.SPEAKING:
+                    self._speaking = turn
+            latency_s = turn.timeline.response_s(time.monotonic())
+            self._publish(turn, SpeakingStarted(
+                clause, audio=self.synthesizer is not None,
+                latency_s=None if latency_s is None else round(latency_s, 4),
+                tts_first_audio_s=None if synth_s is None else round(synth_s, 4),
+            ).event(turn.turn_id))
+            turn.first_audio.set()
+
+        spoken = clauses()
+        try:
+            speak(spoken, self.synthesizer, self.sink, cancel=turn.cancel,
+                  on_first_audio=on_first_audio)
+        finally:
+            turn.first_audio.set()
+            for _ in spoken:  # drop what is left of a cancelled turn, up to its end
+                pass

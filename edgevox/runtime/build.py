@@ -99,14 +99,15 @@ def build_synthesizer(config: Config, store: ModelStore | None = None, voice: st
     from edgevox.tts.piper import PiperSynthesizer
 
     voice = voice or config.tts.voice
-    options = {"num_threads": config.tts.num_threads, "length_scale": config.tts.length_scale}
+    threads, length_scale = config.tts.num_threads, config.tts.length_scale
     if voice.endswith(".onnx"):
-        return PiperSynthesizer(Path(voice), **options)
+        return PiperSynthesizer(Path(voice), num_threads=threads, length_scale=length_scale)
     store = store or ModelStore()
     entry = _entry(config, store, voice, "tts")
     model_dir = store.path(entry.id)
     onnx = next(f.name for f in entry.files if f.name.endswith(".onnx"))
-    return PiperSynthesizer(model_dir / onnx, model_dir / f"{onnx}.json", **options)
+    return PiperSynthesizer(model_dir / onnx, model_dir / f"{onnx}.json", num_threads=threads,
+                            length_scale=length_scale)
 
 
 def build_voice_or_none(config: Config, store: ModelStore | None = None):
@@ -125,7 +126,8 @@ def build_voice_or_none(config: Config, store: ModelStore | None = None):
 
 def llm_model_path(config: Config, store: ModelStore) -> Path:
     entry = _entry(config, store, config.llm.model, "llm")
-    return store.path(entry.id) / next(f.name for f in entry.files if f.name.endswith(".gguf"))
+    gguf: str = next(f.name for f in entry.files if f.name.endswith(".gguf"))
+    return store.path(entry.id) / gguf
 
 
 def build_understander(config: Config, store: ModelStore, tools):

@@ -11,14 +11,20 @@ from __future__ import annotations
 
 import collections
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from edgevox.audio import SAMPLE_RATE_HZ
-from edgevox.events import Event
+from edgevox.events import EndOfTurn, Event, FinalTranscript, PartialTranscript, SpeechStarted
+from edgevox.runtime.turns import TurnIds
 from edgevox.turn import EndOfTurnDetector
 from edgevox.vad import VoiceActivityDetector
+
+if TYPE_CHECKING:
+    from edgevox.asr.sherpa import Recognizer, RecognizerStream
 
 _SAMPLES_PER_MS = SAMPLE_RATE_HZ // 1000
 
@@ -27,7 +33,7 @@ _SAMPLES_PER_MS = SAMPLE_RATE_HZ // 1000
 @dataclass
 class _Turn:
     turn_id: int
-    stream: object
+    stream: RecognizerStream
     audio: list[np.ndarray] = field(default_factory=list)
     audio_samples: int = 0
     last_voiced_sample: int = 0
@@ -41,10 +47,10 @@ class _Turn:
 class Listener:
     """Segments audio into turns and transcribes each one while it is spoken."""
 
-    def __init__(self, recognizer, vad: VoiceActivityDetector,
+    def __init__(self, recognizer: Recognizer, vad: VoiceActivityDetector,
                  end_of_turn: EndOfTurnDetector, *, chunk_ms: int = 100,
                  min_speech_ms: int = 250, speech_pad_ms: int = 600,
-                 first_turn_id: int = 1) -> None:
+                 turn_ids: TurnIds | None = None) -> None:
         self.recognizer = recognizer
         self.vad = vad
         self.end_of_turn = end_of_turn
@@ -55,7 +61,8 @@ class Listener:
         self._candidate: list[np.ndarray] = []  # voiced frames not yet long enough to count
         self._frame_buffer = np.zeros(0, dtype=np.float32)
         self._turn: _Turn | None = None
-        self._next_turn_id = first_turn_id
+        self.turn_ids = turn_ids or TurnIds()
+        """Where turn ids come from; the agent opens its typed turns from the same counter."""
 
     @property
     def in_turn(self) -> bool:
@@ -110,8 +117,7 @@ class Listener:
         return self._start_turn()
 
     def _start_turn(self) -> list[Event]:
-        turn = _Turn(self._next_turn_id, self.recognizer.create_stream())
-        self._next_turn_id += 1
+        turn = _Turn(self.turn_ids.next(), self.recognizer.create_stream())
         self._turn = turn
         self.end_of_turn.reset()
         for frame in (*self._preroll, *self._candidate):
@@ -119,8 +125,7 @@ class Listener:
         turn.last_voiced_sample = turn.audio_samples
         self._preroll.clear()
         self._candidate.clear()
-        started = Event("speech_started", turn.turn_id,
-                        {"preroll_ms": round(turn.audio_samples / _SAMPLES_PER_MS)})
+        started = SpeechStarted(round(turn.audio_samples / _SAMPLES_PER_MS)).event(turn.turn_id)
         return [started, *self._decode_ready(turn)]
 
     def _append(self, turn: _Turn, frame: np.ndarray) -> None:
@@ -143,8 +148,8 @@ class Listener:
         if text and text != turn.partial:
             turn.partial = text
             turn.partials.append(text)
-            return [Event("partial_transcript", turn.turn_id,
-                          {"text": text, "audio_s": round(turn.audio_samples / SAMPLE_RATE_HZ, 3)})]
+            audio_s = round(turn.audio_samples / SAMPLE_RATE_HZ, 3)
+            return [PartialTranscript(text, audio_s).event(turn.turn_id)]
         return []
 
     def _turn_audio(self, turn: _Turn) -> np.ndarray:
@@ -157,20 +162,17 @@ class Listener:
         turn = self._turn
         assert turn is not None
         self._turn = None
-        eot = Event("end_of_turn", turn.turn_id, {
-            "eot_delay_ms": decision["silence_ms"], "reason": decision["reason"],
-            "probability_complete": decision["probability_complete"],
-        })
+        eot = EndOfTurn(decision["silence_ms"], decision["reason"],
+                        decision["probability_complete"]).event(turn.turn_id)
         started = time.perf_counter()
         if turn.pending:
             turn.stream.accept(np.concatenate(turn.pending))
         text = turn.stream.finish()
         turn.decode_s += time.perf_counter() - started
-        final = Event("final_transcript", turn.turn_id, {
-            "text": text, "audio_s": round(turn.audio_samples / SAMPLE_RATE_HZ, 3),
-            "decode_s": round(turn.decode_s, 4), "partials": turn.partials,
-            "finalize_s": round(time.perf_counter() - started, 4),
-        })
+        final = FinalTranscript(
+            text, audio_s=round(turn.audio_samples / SAMPLE_RATE_HZ, 3),
+            decode_s=round(turn.decode_s, 4), finalize_s=round(time.perf_counter() - started, 4),
+            partials=turn.partials).event(turn.turn_id)
         self.end_of_turn.reset()
         return [eot, final]
 
@@ -183,43 +185,32 @@ class Transcript:
     audio_s: float
     decode_s: float
     partials: list[str]
-    turns: list[dict]
+    turns: list[dict[str, Any]]
 
     @property
     def rtf(self) -> float:
         return self.decode_s / self.audio_s if self.audio_s else 0.0
 
 
-def transcribe(listener: Listener, blocks) -> Transcript:
+def transcribe(listener: Listener, blocks: Iterable[np.ndarray]) -> Transcript:
     """Run ``blocks`` through ``listener`` to the end; ``decode_s`` counts only processing time
     (VAD, ASR, end of turn), never the pacing of a real-time source."""
-    finals: list[Event] = []
-    eots: dict[int, Event] = {}
-    partials: list[str] = []
+    events: list[Event] = []
     audio_samples = 0
     busy_s = 0.0
     for block in blocks:
         audio_samples += block.size
         started = time.perf_counter()
-        events = listener.feed(block)
+        events += listener.feed(block)
         busy_s += time.perf_counter() - started
-        _collect(events, finals, eots, partials)
     started = time.perf_counter()
-    _collect(listener.flush(), finals, eots, partials)
+    events += listener.flush()
     busy_s += time.perf_counter() - started
-    turns = [{"text": e.data["text"], "audio_s": e.data["audio_s"],
-              **{k: eots[e.turn_id].data[k] for k in ("eot_delay_ms", "reason")}}
-             for e in finals]
-    text = " ".join(t["text"] for t in turns if t["text"])
+    ends = {e.turn_id: EndOfTurn.of(e) for e in events if e.type == "end_of_turn"}
+    finals = [(e.turn_id, FinalTranscript.of(e)) for e in events if e.type == "final_transcript"]
+    turns = [{"text": final.text, "audio_s": final.audio_s,
+              "eot_delay_ms": ends[turn_id].eot_delay_ms, "reason": ends[turn_id].reason}
+             for turn_id, final in finals]
+    text = " ".join(final.text for _, final in finals if final.text)
+    partials = [PartialTranscript.of(e).text for e in events if e.type == "partial_transcript"]
     return Transcript(text, audio_samples / SAMPLE_RATE_HZ, busy_s, partials, turns)
-
-
-def _collect(events: list[Event], finals: list[Event], eots: dict[int, Event],
-             partials: list[str]) -> None:
-    for event in events:
-        if event.type == "final_transcript":
-            finals.append(event)
-        elif event.type == "end_of_turn":
-            eots[event.turn_id] = event
-        elif event.type == "partial_transcript":
-            partials.append(event.data["text"])

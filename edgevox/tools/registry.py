@@ -8,31 +8,42 @@ each parameter with ``type`` integer/string/boolean, ``enum``, ``minimum``/``max
 too). Every form becomes a :class:`Tool`: a flat list of :class:`Param` that the grammar and the
 prompt are built from, plus a pydantic model that validates arguments after generation.
 
-Calling a tool never crashes a conversation: :meth:`ToolRegistry.invoke` runs it with a timeout
-and turns an exception or a timeout into a short Vietnamese apology the assistant can speak.
+Calling a tool never crashes a conversation: :meth:`ToolRegistry.start` runs it on its own
+thread under a timeout (:class:`PendingCall`), and an exception or a timeout becomes a short
+Vietnamese apology the assistant can speak.
+
+This is the lower layer: the LLM stage (:mod:`edgevox.llm`) builds its prompt and grammar from
+these tools and imports this module, never the other way round.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 import json
 import logging
 import re
 import threading
+import time
 import typing
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypedDict
 
 import pydantic
 from pydantic import BaseModel, Field
 
 from edgevox.errors import ToolError
-from edgevox.tools.gbnf import REPLY_TOOL
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack  # typing.Unpack from Python 3.11
 
 logger = logging.getLogger(__name__)
+
+REPLY_TOOL = "say"
+"""Name of the pseudo-tool whose string argument is the spoken reply (so no tool may take it)."""
 
 PARAM_TYPES = ("integer", "string", "boolean")
 DEFAULT_TIMEOUT_S = 5.0
@@ -225,6 +236,19 @@ def _examples(raw: Iterable[Any], where: str) -> tuple[Example, ...]:
     return tuple(out)
 
 
+class ToolOptions(TypedDict, total=False):
+    """What a tool made from Python code is told instead of reading it off the code; the
+    keyword options of :meth:`ToolRegistry.function` and :meth:`ToolRegistry.model`, passed on
+    to :func:`tool_from_function` and :func:`tool_from_model`."""
+
+    name: str | None
+    """The tool's name; default: the function's, or the model's in snake_case."""
+    description: str | None
+    """What the prompt says the tool does; default: the docstring's first paragraph."""
+    examples: Iterable[Any]
+    """Requests and the arguments they should produce (few-shot material for the prompt)."""
+
+
 def _first_paragraph(doc: str | None) -> str:
     return inspect.cleandoc(doc or "").split("\n\n", 1)[0].replace("\n", " ").strip()
 
@@ -358,17 +382,12 @@ class ToolRegistry(Mapping[str, Tool]):
         return tool
 
     def function(
-        self,
-        func: Callable[..., Any] | None = None,
-        *,
-        name: str | None = None,
-        description: str | None = None,
-        examples: Iterable[Any] = (),
+        self, func: Callable[..., Any] | None = None, **options: Unpack[ToolOptions]
     ) -> Any:
         """Register a typed function; usable as ``@registry.function`` or with options."""
 
         def register(f: Callable[..., Any]) -> Callable[..., Any]:
-            self.add(tool_from_function(f, name, description, examples))
+            self.add(tool_from_function(f, **options))
             return f
 
         return register(func) if func is not None else register
@@ -377,13 +396,10 @@ class ToolRegistry(Mapping[str, Tool]):
         self,
         model: type[BaseModel],
         func: Callable[..., Any] | None = None,
-        *,
-        name: str | None = None,
-        description: str | None = None,
-        examples: Iterable[Any] = (),
+        **options: Unpack[ToolOptions],
     ) -> Tool:
         """Register a tool whose arguments are a pydantic model's fields."""
-        return self.add(tool_from_model(model, func, name, description, examples))
+        return self.add(tool_from_model(model, func, **options))
 
     @classmethod
     def from_json(cls, data: Any, source: str = "tools") -> ToolRegistry:
@@ -414,50 +430,123 @@ class ToolRegistry(Mapping[str, Tool]):
             raise ToolError(f"unknown tool {name!r}")
         return self._tools[name].validate(args)
 
-    def invoke(
+    def start(
         self, name: str, args: Mapping[str, Any], timeout_s: float = DEFAULT_TIMEOUT_S
-    ) -> ToolResult:
-        """Validate and run a call in a worker thread; failures become spoken apologies.
+    ) -> PendingCall:
+        """Validate a call and start it on one new daemon thread; returns at once.
 
-        A tool that overruns ``timeout_s`` is abandoned (Python cannot kill a thread; it runs on
-        as a daemon thread and its result is dropped).
+        The caller waits on the :class:`PendingCall` as it likes (a worker that must stay
+        responsive to a cancel polls it), and needs no thread of its own for the timeout.
+        Arguments that do not validate, or a tool with no function, give a call already settled
+        to its apology, with no thread.
         """
         try:
             valid = self.validate(name, args)
         except ToolError as exc:
-            return ToolResult(name, ok=False, spoken=APOLOGY_INVALID, error=str(exc))
+            return PendingCall.settled(
+                ToolResult(name, ok=False, spoken=APOLOGY_INVALID, error=str(exc))
+            )
         func = self._tools[name].func
         if func is None:
-            return ToolResult(name, ok=False, spoken=APOLOGY_FAILED, error="no implementation")
-        box: dict[str, Any] = {}
+            return PendingCall.settled(
+                ToolResult(name, ok=False, spoken=APOLOGY_FAILED, error="no implementation")
+            )
+        return PendingCall(name, functools.partial(func, **valid), timeout_s)
 
-        def run() -> None:
-            try:
-                result = func(**valid)
-                box["value"] = asyncio.run(result) if inspect.iscoroutine(result) else result
-            except Exception as exc:
-                box["error"] = exc
+    def invoke(
+        self, name: str, args: Mapping[str, Any], timeout_s: float = DEFAULT_TIMEOUT_S
+    ) -> ToolResult:
+        """Validate and run a call, waiting for its outcome; failures become spoken apologies.
 
-        worker = threading.Thread(target=run, name=f"tool-{name}", daemon=True)
-        worker.start()
-        worker.join(timeout_s)
-        # A tool that gives up waiting on its own (a device, a kiosk app) timed out as well.
-        if worker.is_alive() or isinstance(box.get("error"), TimeoutError):
-            logger.warning("tool %s timed out after %.1f s", name, timeout_s)
-            return ToolResult(name, ok=False, spoken=APOLOGY_TIMEOUT, error="timeout")
-        if "error" in box:
-            logger.warning("tool %s failed: %r", name, box["error"])
-            return ToolResult(name, ok=False, spoken=APOLOGY_FAILED, error=repr(box["error"]))
-        return ToolResult(name, ok=True, value=box.get("value"))
+        A tool that overruns ``timeout_s`` is abandoned (Python cannot kill a thread; it runs on
+        as a daemon thread and its result is dropped).
+        """
+        outcome = self.start(name, args, timeout_s).result(None)
+        assert outcome is not None  # result(None) waits until the call settles
+        return outcome
+
+
+class PendingCall:
+    """One tool call running on its own daemon thread, with its timeout.
+
+    The call settles once, on the first of: the tool's outcome (its value, or an exception as
+    an apology) when it finishes within ``timeout_s`` of the start, or the timeout apology once
+    ``timeout_s`` has passed. A tool that finishes late settles as a timeout however late the
+    caller asks, so the outcome never depends on when it is read. Python cannot kill a thread:
+    an overrunning tool runs on as a daemon and its value is dropped.
+    """
+
+    def __init__(self, tool: str, call: Callable[[], Any] | None, timeout_s: float) -> None:
+        """Start ``call`` on a new daemon thread; ``None`` starts nothing (see :meth:`settled`)."""
+        self.tool = tool
+        self.timeout_s = timeout_s
+        self._deadline = time.monotonic() + timeout_s
+        self._lock = threading.Lock()
+        self._done = threading.Event()
+        self._outcome: ToolResult | None = None
+        if call is not None:
+            threading.Thread(
+                target=self._run, args=(call,), name=f"tool-{tool}", daemon=True
+            ).start()
+
+    @classmethod
+    def settled(cls, outcome: ToolResult) -> PendingCall:
+        """A call decided before anything ran (invalid arguments, no function): no thread."""
+        pending = cls(outcome.tool, None, 0.0)
+        pending._outcome = outcome
+        pending._done.set()
+        return pending
+
+    def result(self, wait_s: float | None = None) -> ToolResult | None:
+        """The outcome, waiting up to ``wait_s`` seconds for it (``None``: until the call
+        settles, at the latest at its timeout); ``None`` when it has not settled by then."""
+        remaining = self._deadline - time.monotonic()
+        wait = remaining if wait_s is None else min(wait_s, remaining)
+        if self._done.wait(max(wait, 0.0)):
+            return self._outcome
+        if time.monotonic() >= self._deadline:
+            return self._settle(self._timeout())
+        return None
+
+    def _run(self, call: Callable[[], Any]) -> None:
+        try:
+            value = call()
+            if inspect.iscoroutine(value):
+                value = asyncio.run(value)
+        except TimeoutError:  # a tool that gave up waiting (a device, a kiosk app) timed out too
+            outcome = self._timeout()
+        except Exception as exc:
+            outcome = ToolResult(self.tool, ok=False, spoken=APOLOGY_FAILED, error=repr(exc))
+        else:
+            outcome = ToolResult(self.tool, ok=True, value=value)
+        self._settle(outcome if time.monotonic() < self._deadline else self._timeout())
+
+    def _timeout(self) -> ToolResult:
+        return ToolResult(self.tool, ok=False, spoken=APOLOGY_TIMEOUT, error="timeout")
+
+    def _settle(self, outcome: ToolResult) -> ToolResult:
+        """Settle the call unless it has settled already; returns the outcome that stands."""
+        with self._lock:
+            if self._outcome is None:
+                self._outcome = outcome
+                self._done.set()
+                if outcome.error == "timeout":
+                    logger.warning("tool %s timed out after %.1f s", self.tool, self.timeout_s)
+                elif not outcome.ok:
+                    logger.warning("tool %s failed: %s", self.tool, outcome.error)
+            return self._outcome
 
 
 __all__ = [
     "APOLOGY_FAILED",
     "APOLOGY_INVALID",
     "APOLOGY_TIMEOUT",
+    "REPLY_TOOL",
     "Example",
     "Param",
+    "PendingCall",
     "Tool",
+    "ToolOptions",
     "ToolRegistry",
     "ToolResult",
     "tool_from_function",

@@ -55,8 +55,8 @@ def _summary(record: dict) -> str:
     parts = [str(record.get("started_at", "?")), f"turn {record.get('turn_id', '?')}"]
     if record.get("eot_delay_ms") is not None:
         parts.append(f"eot {record['eot_delay_ms']:.0f} ms")
-    if "first_audio_ms" in latencies:
-        parts.append(f"first audio {latencies['first_audio_ms']:.0f} ms")
+    if "voice_to_voice_ms" in latencies:
+        parts.append(f"voice to voice {latencies['voice_to_voice_ms']:.0f} ms")
     if "transcript" in record:
         parts.append(f"heard: {record['transcript']['text']!r}")
     for call in record.get("tool_calls") or []:

@@ -3,7 +3,8 @@
 What a provider must be able to show after the fact (which models answered, how fast, which
 tools ran with which arguments, what failed) is recorded here without touching any stage: the
 runtime hands over the :class:`~edgevox.events.Event` objects of a finished turn and
-:func:`record_from_events` derives the record from them. Records follow the committed JSON Schema
+:func:`record_from_events` derives the record from them through the turn's
+:class:`~edgevox.runtime.timeline.TurnTimeline`. Records follow the committed JSON Schema
 ``docs/schemas/oplog-turn.v1.json``.
 
 Durability rules:
@@ -42,7 +43,8 @@ from typing import Any, Literal
 
 from edgevox import __version__
 from edgevox.errors import ConfigError
-from edgevox.events import Event
+from edgevox.events import EndOfTurn, Error, Event, FinalTranscript
+from edgevox.runtime.timeline import ToolSpan, TurnTimeline
 from edgevox.text.spoken import to_digits
 
 log = logging.getLogger(__name__)
@@ -114,53 +116,50 @@ def model_fingerprints(store, model_ids: Iterable[str]) -> dict[str, str]:
 def record_from_events(events: Sequence[Event], models: Mapping[str, str]) -> dict[str, Any]:
     """The log record of one finished turn, from its events (any order) and the models in use.
 
-    ``models`` maps model id -> sha256 (see :func:`model_fingerprints`). Event payload keys read:
-    ``end_of_turn``: eot_delay_ms, reason; ``final_transcript``: text, audio_s, decode_s,
-    finalize_s; ``tool_call``: name, arguments; ``tool_result``: name, result, ok, error;
-    ``speaking_finished``: text (the reply as spoken); ``interrupted``: heard_text (what the
-    user heard before barging in); ``error``: stage, message. Text is kept verbatim here;
+    ``models`` maps model id -> sha256 (see :func:`model_fingerprints`). Every figure comes from
+    the turn's :class:`~edgevox.runtime.timeline.TurnTimeline`, so it matches what ``edgevox
+    chat --json`` and ``edgevox bench`` report for the same turn. Text is kept verbatim here;
     :class:`OperationalLog` applies its privacy setting when it writes the record.
     """
     if not events:
         raise ValueError("a turn record needs at least one event")
-    turn_ids = sorted({e.turn_id for e in events})
-    if len(turn_ids) > 1:
-        raise ValueError(f"events of several turns given: {turn_ids}")
-    ordered = sorted(events, key=lambda e: e.t)
-    first: dict[str, Event] = {}
-    last: dict[str, Event] = {}
-    for event in ordered:
-        first.setdefault(event.type, event)
-        last[event.type] = event
+    timeline = TurnTimeline(events)
+    start, end = timeline.events[0], timeline.events[-1]
     # Events carry monotonic times; anchor them to the wall clock once, now.
     offset_s = time.time() - time.monotonic()
-    start, end = ordered[0], ordered[-1]
-    eot, final = first.get("end_of_turn"), last.get("final_transcript")
-    tool_calls = _tool_calls(ordered)
+    final = timeline.last("final_transcript")
+    eot = timeline.first("end_of_turn")
+    audio_s = FinalTranscript.of(final).audio_s if final is not None else None
     record: dict[str, Any] = {
         "turn_id": start.turn_id,
         "started_at": _iso(start.t + offset_s),
         "ended_at": _iso(end.t + offset_s),
-        "duration_ms": _ms(end.t - start.t),
+        "duration_ms": _ms(timeline.duration_s),
         "models": dict(models),
-        "speech_ms": _ms(final.data["audio_s"]) if final is not None
-        and isinstance(final.data.get("audio_s"), (int, float)) else None,
-        "eot_delay_ms": eot.data.get("eot_delay_ms") if eot else None,
-        "eot_reason": eot.data.get("reason") if eot else None,
-        "latencies_ms": _latencies(first, last, tool_calls),
-        "interrupted": "interrupted" in first,
-        "tool_calls": tool_calls,
-        "errors": [{"stage": _optional_str(e.data.get("stage")),
-                    "message": str(e.data.get("message", "")), "at_ms": _ms(e.t - start.t)}
-                   for e in ordered if e.type == "error"],
+        "speech_ms": _ms(audio_s) if isinstance(audio_s, (int, float)) else None,
+        "eot_delay_ms": EndOfTurn.of(eot).eot_delay_ms if eot else None,
+        "eot_reason": EndOfTurn.of(eot).reason if eot else None,
+        "latencies_ms": {name: _ms(value) for name, value in (
+            ("asr_decode_ms", timeline.asr_decode_s),
+            ("asr_finalize_ms", timeline.asr_finalize_s),
+            ("llm_first_token_ms", timeline.llm_first_output_s),
+            ("llm_ttft_ms", timeline.llm_ttft_s),
+            ("tools_ms", timeline.tools_s),
+            ("voice_to_voice_ms", timeline.voice_to_voice_s),
+            ("speaking_ms", timeline.speaking_s),
+        ) if isinstance(value, (int, float))},
+        "interrupted": timeline.interrupted,
+        "tool_calls": [_tool_call(span) for span in timeline.tool_spans()],
+        "errors": [{"stage": _optional_str(e.stage), "message": str(e.message),
+                    "at_ms": _ms(event.t - start.t)}
+                   for event, e in ((ev, Error.of(ev)) for ev in timeline.events
+                                    if ev.type == "error")],
     }
-    if final is not None:
-        record["transcript"] = _text(final.data.get("text", ""))
-    heard = last["interrupted"].data.get("heard_text") if "interrupted" in last else None
-    spoken = last["speaking_finished"].data.get("text") if "speaking_finished" in last else None
-    reply = heard if heard is not None else spoken
-    if reply is not None:
-        record["reply"] = _text(reply)
+    transcript = timeline.transcript
+    if transcript is not None:
+        record["transcript"] = _text(transcript)
+    if timeline.reply is not None:
+        record["reply"] = _text(timeline.reply)
     return record
 
 
@@ -168,63 +167,14 @@ def _optional_str(value: object) -> str | None:
     return None if value is None else str(value)
 
 
-def _latencies(first: dict[str, Event], last: dict[str, Event],
-               tool_calls: list[dict[str, Any]]) -> dict[str, float]:
-    """Stage latencies in milliseconds, each present only when its events are."""
-    out: dict[str, float] = {}
-    eot, final = first.get("end_of_turn"), last.get("final_transcript")
-    if final is not None:
-        for key, name in (("decode_s", "asr_decode_ms"), ("finalize_s", "asr_finalize_ms")):
-            if isinstance(final.data.get(key), (int, float)):
-                out[name] = _ms(final.data[key])
-    heard_from = final or eot  # the LLM starts once the transcript is final
-    if heard_from is not None and "llm_first_token" in first:
-        out["llm_first_token_ms"] = _ms(first["llm_first_token"].t - heard_from.t)
-    if tool_calls:
-        out["tools_ms"] = round(sum(c["duration_ms"] or 0.0 for c in tool_calls), 1)
-    speaking = first.get("speaking_started")
-    if speaking is not None and (eot or final) is not None:
-        out["first_audio_ms"] = _ms(speaking.t - (eot or final).t)
-    stopped = last.get("interrupted") or last.get("speaking_finished")
-    if speaking is not None and stopped is not None:
-        out["speaking_ms"] = _ms(stopped.t - speaking.t)
-    return out
-
-
-def _as_arguments(value: object) -> dict[str, Any]:
-    if isinstance(value, Mapping):
-        return dict(value)
-    return {} if value is None else {"raw": value}
-
-
-def _tool_calls(events: Sequence[Event]) -> list[dict[str, Any]]:
-    """Tool calls paired with their results: each result closes the oldest open call of its
-    name (or of any name when the result names none)."""
-    calls: list[dict[str, Any]] = []
-    open_calls: list[tuple[dict[str, Any], float]] = []
-    for event in events:
-        if event.type == "tool_call":
-            call = {"name": str(event.data.get("name", "")),
-                    "arguments": _as_arguments(event.data.get("arguments")),
-                    "result": None, "ok": None, "duration_ms": None}
-            calls.append(call)
-            open_calls.append((call, event.t))
-        elif event.type == "tool_result":
-            name = event.data.get("name")
-            index = next((i for i, (c, _) in enumerate(open_calls)
-                          if name is None or c["name"] == name), None)
-            if index is None:  # a result without its call: keep it rather than drop it
-                call, started = {"name": str(name or ""), "arguments": {}}, event.t
-                calls.append(call)
-            else:
-                call, started = open_calls.pop(index)
-            ok = event.data.get("ok")
-            call.update(result=event.data.get("result"),
-                        ok=ok if isinstance(ok, bool) else "error" not in event.data,
-                        duration_ms=_ms(event.t - started))
-            if "error" in event.data:
-                call["error"] = str(event.data["error"])
-    return calls
+def _tool_call(span: ToolSpan) -> dict[str, Any]:
+    call: dict[str, Any] = {"name": span.name, "arguments": span.arguments,
+                            "result": span.result, "ok": span.ok,
+                            "duration_ms": None if span.duration_s is None
+                            else _ms(span.duration_s)}
+    if span.error is not None:
+        call["error"] = span.error
+    return call
 
 
 def _map_strings(value: Any, fn: Callable[[str], str]) -> Any:

@@ -1,19 +1,11 @@
-"""The tool-call language: one grammar, written as GBNF for llama.cpp and run in Python.
+"""The tool-call grammar: one grammar, written as GBNF for llama.cpp and run in Python.
 
-A request ends in exactly one line in a terse, Python-like call syntax that a small model knows
-well and that costs few tokens::
-
-    set_timer(300)
-    control_device("light", "on", room="bedroom")
-    get_date(lunar=true)
-    say("Xin chào! Tôi giúp gì được cho bạn?")
-
-Required arguments are positional in declaration order, optional ones are ``key=value`` in
-declaration order, and ``say("...")`` is the spoken reply when no tool fits. The grammar is
-built per request from the registered tools (enums, exact integer ranges, HH:MM-style patterns,
-booleans, optional arguments) and, when the caller knows better than the model, narrowed: an
-argument can be restricted to values a deterministic parser found in the request, and plain
-string arguments to spans of the request's words.
+The grammar admits exactly one line in the call syntax of :mod:`edgevox.llm.calls`: one call
+of a registered tool, or ``say("...")``. It is built per request from the registered tools
+(enums, exact integer ranges, HH:MM-style patterns, booleans, optional arguments) and, when the
+caller knows better than the model, narrowed: an argument can be restricted to values a
+deterministic parser found in the request, and plain string arguments to spans of the
+request's words.
 
 The same grammar object serves two masters. llama.cpp enforces its GBNF text while sampling, and
 :class:`Matcher`, a small NFA over the identical rules, tells the engine which characters are
@@ -27,7 +19,6 @@ package data at ``edgevox/_data/grammars/`` (pyproject's force-include; checked 
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -35,17 +26,13 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from edgevox.errors import ToolError
-
-if TYPE_CHECKING:
-    from edgevox.tools.registry import Param, Tool
+from edgevox.llm.calls import quote
+from edgevox.tools.registry import Param, Tool
 
 logger = logging.getLogger(__name__)
-
-REPLY_TOOL = "say"
-"""Name of the pseudo-tool whose string argument is the spoken reply."""
 
 STATIC_GRAMMAR_FILE = "tool-call.gbnf"
 _INT_LIMIT = 10**18 - 1  # an unbounded integer still has to fit in 64 bits
@@ -617,11 +604,6 @@ def rule_name(tool_name: str) -> str:
     return "call-" + tool_name.replace("_", "-")
 
 
-def quote(text: str) -> str:
-    """A string value in the call syntax (strings cannot hold quotes or backslashes)."""
-    return '"' + text + '"'
-
-
 def request_word_spans(text: str) -> list[tuple[str, int, int]]:
     """The request's words as string arguments may copy them (edge punctuation stripped), each
     with the (start, end) offsets in ``text`` of the piece it was cut from."""
@@ -747,73 +729,3 @@ def tool_grammar(
         options.append(Ref("say-call"))
     root: dict[str, Node] = {"root": alt(*options)}
     return Grammar({**root, **rules, **static_rules()})
-
-
-# --- reading a call back -----------------------------------------------------------------------
-
-
-_VALUE = re.compile(r'"[^"\\\n]*"|true|false|-?\d+')
-_KEY = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)=")
-
-
-def parse_call(text: str, tools: Mapping[str, Tool]) -> tuple[str, dict[str, Any]]:
-    """Read ``name(args)`` back into a tool name and named arguments.
-
-    The grammar guarantees the shape, so a failure here means the text did not come from it:
-    :class:`ToolError`.
-    """
-    text = text.strip()
-    name, paren, rest = text.partition("(")
-    if not paren or not rest.endswith(")"):
-        raise ToolError(f"not a tool call: {text!r}")
-    body = rest[:-1]
-    if name == REPLY_TOOL:
-        match = _VALUE.fullmatch(body)
-        if not match or not body.startswith('"'):
-            raise ToolError(f"bad reply: {text!r}")
-        return name, {"text": body[1:-1]}
-    tool = tools.get(name)
-    if tool is None:
-        raise ToolError(f"unknown tool {name!r}")
-    required = [p.name for p in tool.params if p.required]
-    args: dict[str, Any] = {}
-    pos = 0
-    while pos < len(body):
-        key_match = _KEY.match(body, pos)
-        if key_match:
-            key = key_match.group(1)
-            pos = key_match.end()
-        elif len(args) < len(required):
-            key = required[len(args)]
-        else:
-            raise ToolError(f"too many arguments in {text!r}")
-        value_match = _VALUE.match(body, pos)
-        if not value_match:
-            raise ToolError(f"bad argument value in {text!r}")
-        args[key] = json.loads(value_match.group())
-        pos = value_match.end()
-        if body.startswith(", ", pos):
-            pos += 2
-        elif pos != len(body):
-            raise ToolError(f"bad argument list in {text!r}")
-    return name, args
-
-
-def format_value(param: Param, value: Any) -> str:
-    """One argument value in the call syntax."""
-    if param.type == "boolean":
-        return "true" if value else "false"
-    if param.type == "integer":
-        return str(int(value))
-    return quote(str(value))
-
-
-def format_call(tool: Tool, args: Mapping[str, Any]) -> str:
-    """The call syntax for ``tool`` with ``args`` (used for few-shot examples)."""
-    parts = [format_value(p, args[p.name]) for p in tool.params if p.required]
-    parts += [
-        f"{p.name}={format_value(p, args[p.name])}"
-        for p in tool.params
-        if not p.required and args.get(p.name) is not None
-    ]
-    return f"{tool.name}({', '.join(parts)})"

@@ -1,4 +1,5 @@
-"""Tool registry and tool-call grammar: every schema feature, checked two ways.
+"""The tool-call grammar and the call syntax (edgevox.llm.grammar, edgevox.llm.calls): every
+schema feature, checked two ways.
 
 Each grammar is compiled by llama.cpp (LlamaGrammar text through llama.cpp's grammar sampler on
 the real Qwen vocabulary) and strings are run through both llama.cpp, token by token, and the
@@ -7,36 +8,27 @@ Python matcher built from the same rules, so the GBNF text and the matcher canno
 
 from __future__ import annotations
 
-import asyncio
-import time
 from pathlib import Path
-from typing import Annotated, Literal
 
 import pytest
-from pydantic import BaseModel, Field
 
 from edgevox.errors import ToolError
-from edgevox.tools.gbnf import (
+from edgevox.llm.calls import format_call, parse_call
+from edgevox.llm.grammar import (
     MAX_SPAN_WORDS,
+    STATIC_GRAMMAR_FILE,
     Grammar,
     Lit,
     Matcher,
     Ref,
-    format_call,
+    grammar_dir,
     int_range,
-    parse_call,
     parse_gbnf,
     request_word_spans,
     static_rules,
     tool_grammar,
 )
-from edgevox.tools.registry import (
-    APOLOGY_FAILED,
-    APOLOGY_TIMEOUT,
-    Param,
-    ToolRegistry,
-    tool_from_spec,
-)
+from edgevox.tools.registry import ToolRegistry
 
 MODEL_ID = "qwen2.5-coder-0.5b-q4km"  # same Qwen2.5 vocabulary as the 1.5B, smaller file
 
@@ -289,201 +281,6 @@ def test_parse_and_format_calls_round_trip(eval_dir):
         parse_call("launch_rocket()", tools)
 
 
-# --- registry: three ways in, one way out --------------------------------------------------------
-
-
-def test_registry_from_typed_functions():
-    reg = ToolRegistry()
-
-    @reg.function(examples=[("bật quạt", {"device": "fan", "on": True})])
-    def switch(
-        device: Literal["light", "fan"],
-        on: bool,
-        level: Annotated[int, Field(ge=0, le=10)] = 5,
-        room: str | None = None,
-    ) -> str:
-        """Switch a device.
-
-        Longer notes that the model does not need.
-        """
-        return f"{device} {on} {level} {room}"
-
-    tool = reg["switch"]
-    assert tool.description == "Switch a device."
-    params = {p.name: p for p in tool.params}
-    assert params["device"] == Param("device", "string", enum=("light", "fan"))
-    assert params["on"].type == "boolean" and params["on"].required
-    assert (params["level"].minimum, params["level"].maximum) == (0, 10)
-    assert not params["level"].required and not params["room"].required
-    assert reg.validate("switch", {"device": "fan", "on": True}) == {"device": "fan", "on": True}
-    assert reg.invoke("switch", {"device": "fan", "on": False, "level": 2}).value == (
-        "fan False 2 None"
-    )
-
-
-def test_registry_from_pydantic_model():
-    class SetVolume(BaseModel):
-        """Set speaker volume."""
-
-        level: Annotated[int, Field(ge=0, le=100, description="percent")]
-
-    reg = ToolRegistry()
-    tool = reg.model(SetVolume, func=lambda level: level * 2)
-    assert tool.name == "set_volume"
-    assert tool.params == (Param("level", "integer", True, "percent", (), 0, 100),)
-    assert reg.invoke("set_volume", {"level": 21}).value == 42
-
-
-def test_registry_from_tools_json(eval_dir):
-    reg = ToolRegistry.from_file(eval_dir / "tools.json")
-    assert len(reg) == 11
-    device = {p.name: p for p in reg["control_device"].params}
-    assert device["room"].enum[0] == "living_room" and not device["room"].required
-    assert reg["set_alarm"].params[0].clock_time
-    schema_style = tool_from_spec(
-        {
-            "type": "function",
-            "function": {
-                "name": "call_contact",
-                "parameters": {
-                    "type": "object",
-                    "properties": {"name": {"type": "string"}},
-                    "required": ["name"],
-                },
-            },
-        }
-    )
-    assert schema_style.params == (Param("name", "string"),)
-
-
-def test_arguments_are_validated():
-    reg = registry(
-        {
-            "name": "set_alarm",
-            "parameters": {
-                "time": {"type": "string", "pattern": "^[0-2][0-9]:[0-5][0-9]$"},
-                "level": {"type": "integer", "minimum": 0, "maximum": 10, "required": False},
-                "mode": {"type": "string", "enum": ["a", "b"], "required": False},
-            },
-        }
-    )
-    assert reg.validate("set_alarm", {"time": "06:30", "mode": "b"}) == {
-        "time": "06:30",
-        "mode": "b",
-    }
-    for bad in (
-        {"time": "6h30"},
-        {"time": "06:30", "level": 11},
-        {"time": "06:30", "level": "3"},
-        {"time": "06:30", "mode": "c"},
-        {"time": "06:30", "extra": 1},
-        {},
-    ):
-        with pytest.raises(ToolError):
-            reg.validate("set_alarm", bad)
-    with pytest.raises(ToolError):
-        reg.validate("no_such_tool", {})
-
-
-@pytest.mark.parametrize(
-    ("content", "message"),
-    [
-        ("{not json", "not valid JSON"),
-        ('{"tools": {"name": "x"}}', "expected"),
-        ('{"tools": [{"name": "bad name"}]}', "identifier"),
-        ('{"tools": [{"name": "x", "parameters": {"a": {"type": "float"}}}]}', "type 'float'"),
-        (
-            '{"tools": [{"name": "x", "parameters": {"a": {"type": "string", "enum": "ab"}}}]}',
-            "enum",
-        ),
-        (
-            '{"tools": [{"name": "x", "parameters": {"a": {"type": "integer", "minimum": 5,'
-            ' "maximum": 1}}}]}',
-            "minimum is above maximum",
-        ),
-        (
-            '{"tools": [{"name": "x", "parameters": {"a": {"type": "string", "pattern": "("}}}]}',
-            "bad pattern",
-        ),
-        ('{"tools": [{"name": "x"}, {"name": "x"}]}', "registered twice"),
-        ('{"tools": [{"name": "say"}]}', "reserved"),
-        (
-            '{"tools": [{"name": "x", "parameters": {"n": {"type": "integer"}},'
-            ' "examples": [{"text": "hi", "args": {"n": "one"}}]}]}',
-            "example",
-        ),
-    ],
-)
-def test_bad_tool_file_raises_tool_error(tmp_path, content, message):
-    path = tmp_path / "tools.json"
-    path.write_text(content, encoding="utf-8")
-    with pytest.raises(ToolError, match=message):
-        ToolRegistry.from_file(path)
-
-
-def test_missing_tool_file_raises_tool_error(tmp_path):
-    with pytest.raises(ToolError, match="does not exist"):
-        ToolRegistry.from_file(tmp_path / "nope.json")
-
-
-# --- invoking tools ------------------------------------------------------------------------------
-
-
-def test_raising_tool_becomes_a_spoken_apology():
-    reg = ToolRegistry()
-
-    @reg.function
-    def explode(n: int) -> None:
-        """Always fails."""
-        raise RuntimeError(f"boom {n}")
-
-    result = reg.invoke("explode", {"n": 1})
-    assert not result.ok and result.spoken == APOLOGY_FAILED and "boom 1" in result.error
-
-
-def test_timing_out_tool_becomes_a_spoken_apology():
-    reg = ToolRegistry()
-
-    @reg.function
-    def slow() -> str:
-        """Takes too long."""
-        time.sleep(2.0)
-        return "late"
-
-    start = time.perf_counter()
-    result = reg.invoke("slow", {}, timeout_s=0.2)
-    assert time.perf_counter() - start < 1.0
-    assert not result.ok and result.spoken == APOLOGY_TIMEOUT
-
-
-def test_tool_that_times_out_on_its_own_gets_the_timeout_apology():
-    reg = ToolRegistry()
-
-    @reg.function
-    def door() -> str:
-        """Waits on a device that never answers."""
-        raise TimeoutError("the door controller did not answer")
-
-    result = reg.invoke("door", {}, timeout_s=5.0)
-    assert not result.ok and result.spoken == APOLOGY_TIMEOUT and result.error == "timeout"
-
-
-def test_async_tool_and_invalid_arguments():
-    reg = ToolRegistry()
-
-    @reg.function
-    async def fetch(city: str) -> str:
-        """Async tools are awaited in the worker thread."""
-        await asyncio.sleep(0)
-        return city.upper()
-
-    assert reg.invoke("fetch", {"city": "huế"}).value == "HUẾ"
-    invalid = reg.invoke("fetch", {"town": "huế"})
-    assert not invalid.ok and invalid.spoken and "city" in invalid.error
-
-
 def test_grammar_dir_holds_the_static_file():
-    from edgevox.tools.gbnf import STATIC_GRAMMAR_FILE, grammar_dir
-
     assert (grammar_dir() / STATIC_GRAMMAR_FILE).is_file()
     assert isinstance(grammar_dir(), Path)

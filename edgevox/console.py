@@ -1,0 +1,147 @@
+"""What the terminal commands that run the agent print: `chat`, `demo` and `run`.
+
+A turn's figures come from its :class:`~edgevox.runtime.timeline.TurnTimeline`, the same reading
+the operational log and ``edgevox bench`` use; this module only chooses words and formats.
+Nothing is printed for what did not happen: a text-only agent's latency is "to first reply
+text", and a figure whose events are missing shows as ``-``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from edgevox.catalog import ModelStore
+from edgevox.config import Config
+from edgevox.events import Event
+from edgevox.runtime.session import agent_session, collect_until_idle, play_file
+from edgevox.runtime.timeline import TurnTimeline, split_turns
+
+LIVE_EVENTS = ("final_transcript", "tool_call", "speaking_started", "speaking_finished",
+               "interrupted", "error")
+
+
+def answered_timeline(events: list[Event]) -> TurnTimeline:
+    """The turn that was answered (a request resumed after a pause spans several listener
+    turns, the earlier ones withdrawn); the last turn when none was answered."""
+    timelines = list(split_turns(events).values())
+    answered = [t for t in timelines if t.answered]
+    return (answered or timelines or [TurnTimeline()])[-1]
+
+
+def turn_summary(timeline: TurnTimeline) -> dict[str, Any]:
+    """The figures a person asks for: what was heard, done and said, and how fast."""
+    spans = timeline.tool_spans()
+    return {
+        "turn_id": timeline.turn_id,
+        "transcript": timeline.transcript,
+        "tool_call": {"name": spans[0].name, "args": spans[0].arguments} if spans else None,
+        "reply": timeline.reply,
+        "audio": timeline.audio,
+        "latency_s": timeline.response_s(),
+        "voice_to_voice_s": timeline.voice_to_voice_s,
+        "eot_delay_ms": None if timeline.eot_delay_s is None
+        else round(timeline.eot_delay_s * 1000),
+        "asr_finalize_s": timeline.asr_finalize_s,
+        "llm_first_output_s": timeline.llm_first_output_s,
+        "llm_ttft_s": timeline.llm_ttft_s,
+        "first_clause_s": timeline.first_clause_s,
+        "tts_first_audio_s": timeline.tts_first_audio_s,
+        "errors": [{"stage": e.stage, "message": e.message} for e in timeline.errors],
+    }
+
+
+def _seconds(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f} s"
+
+
+def summary_lines(summary: dict[str, Any]) -> list[str]:
+    lines = [f"heard:     {summary['transcript']}"]
+    if summary["tool_call"]:
+        lines.append(f"tool call: {json.dumps(summary['tool_call'], ensure_ascii=False)}")
+    lines.append(f"reply:     {summary['reply']}")
+    if summary["latency_s"] is not None:
+        eot = "-" if summary["eot_delay_ms"] is None else f"{summary['eot_delay_ms']} ms"
+        parts = [f"end of turn {eot}", f"ASR final {_seconds(summary['asr_finalize_s'])}",
+                 f"LLM first output {_seconds(summary['llm_first_output_s'])}"]
+        if summary["llm_ttft_s"] is not None:
+            parts.append(f"LLM first token {_seconds(summary['llm_ttft_s'])}")
+        if summary["audio"]:
+            parts.append(f"TTS first audio {_seconds(summary['tts_first_audio_s'])}")
+        start = "end of speech" if summary["eot_delay_ms"] is not None else "the request"
+        to = "first reply audio" if summary["audio"] else "first reply text (speech output off)"
+        lines.append(f"latency:   {_seconds(summary['latency_s'])} from {start} to {to} "
+                     f"({', '.join(parts)})")
+    lines += [f"error:     {error}" for error in summary["errors"]]
+    return lines
+
+
+def report_turn(events: list[Event], print_json: bool) -> bool:
+    """Print the events (with ``--json``) and the answered turn's summary; True if no error."""
+    summary = turn_summary(answered_timeline(events))
+    if print_json:
+        start = events[0].t if events else 0.0
+        for event in events:
+            print(json.dumps({**event.to_json(), "t": round(event.t - start, 4)},
+                             ensure_ascii=False))
+        print(json.dumps({"type": "summary", **summary}, ensure_ascii=False))
+    else:
+        print("\n".join(summary_lines(summary)))
+    return not any(e.type == "error" for e in events)
+
+
+def run_file_turn(config: Config, wav: Path, out: Path | None, *, tools: Any = None,
+                  realtime: bool = True, print_json: bool = False) -> bool:
+    """`edgevox chat`: one WAV through a fresh agent at real-time pace, events reported."""
+    from edgevox.audio.source import WavFileSource
+
+    source = WavFileSource(wav, block_ms=20)  # a bad file fails before models load
+    with agent_session(config, out, tools=tools) as agent:
+        return report_turn(play_file(agent, source, realtime), print_json)
+
+
+def run_demo(config: Config, out: Path) -> int:
+    """The README's main command: a real Vietnamese recording through the whole agent, then a
+    typed request that exercises a tool call, in one session."""
+    from edgevox.audio.source import WavFileSource
+
+    store = ModelStore()
+    sample = store.path("sample-vi-speech") / "sample.wav"
+    with agent_session(config, out, store=store) as agent:
+        print(f"== spoken turn: {sample.name} (a real Southern Vietnamese recording)")
+        report_turn(play_file(agent, WavFileSource(sample, block_ms=20)), print_json=False)
+        request = "hẹn giờ mười lăm phút"
+        print(f"\n== typed request (the demo bundles no spoken command): '{request}'")
+        report_turn(collect_until_idle(agent, lambda: agent.ask_text(request)),
+                    print_json=False)
+        spoke = agent.synthesizer is not None
+    if spoke:
+        print(f"\nreply audio: {out} (marked as AI-generated; sidecar {out}.json)")
+    return 0
+
+
+def run_live(config: Config, tools: Any = None) -> int:
+    """Microphone in, speaker out, until Ctrl-C; prints the main events as JSON lines."""
+    from edgevox.audio.source import MicrophoneSource
+    from edgevox.trust.marking import DISCLOSURE_VI
+
+    microphone = MicrophoneSource(config.audio.input_device)  # no device: fail before loading
+    try:
+        with agent_session(config, None, tools=tools) as agent:
+            subscription = agent.subscribe()
+            if config.log.disclose_ai:
+                agent.say(DISCLOSURE_VI)
+            threading.Thread(target=lambda: [agent.feed_audio(b) for b in microphone.blocks()],
+                             name="edgevox-microphone", daemon=True).start()
+            print("listening (Ctrl-C to stop)", file=sys.stderr)
+            for event in subscription:
+                if event.type in LIVE_EVENTS:
+                    print(json.dumps(event.to_json(), ensure_ascii=False), flush=True)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        microphone.close()
+    return 0
