@@ -8,6 +8,7 @@ Unknown keys are errors, so a typo never silently falls back to a default.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import sys
 from pathlib import Path
@@ -112,6 +113,16 @@ class ServerConfig(_Section):
     port: int = Field(8765, ge=0, le=65535)
     token: str | None = None
     max_message_bytes: int = Field(1 << 20, ge=1024)
+
+    def is_loopback(self) -> bool:
+        """Whether ``host`` reaches this device only: the daemon needs no token there, and the
+        dossier reports the API as local."""
+        if self.host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(self.host).is_loopback
+        except ValueError:
+            return False
 
 
 class LogConfig(_Section):

@@ -64,17 +64,19 @@ def summary_lines(summary: dict[str, Any]) -> list[str]:
         lines.append(f"tool call: {json.dumps(summary['tool_call'], ensure_ascii=False)}")
     lines.append(f"reply:     {summary['reply']}")
     if summary["latency_s"] is not None:
-        eot = "-" if summary["eot_delay_ms"] is None else f"{summary['eot_delay_ms']} ms"
-        parts = [f"end of turn {eot}", f"ASR final {_seconds(summary['asr_finalize_s'])}",
-                 f"LLM first output {_seconds(summary['llm_first_output_s'])}"]
-        if summary["llm_ttft_s"] is not None:
-            parts.append(f"LLM first token {_seconds(summary['llm_ttft_s'])}")
-        if summary["audio"]:
-            parts.append(f"TTS first audio {_seconds(summary['tts_first_audio_s'])}")
-        start = "end of speech" if summary["eot_delay_ms"] is not None else "the request"
+        eot_ms = summary["eot_delay_ms"]
+        parts = [("end of turn", None if eot_ms is None else f"{eot_ms} ms"),
+                 ("ASR final", summary["asr_finalize_s"]),
+                 ("LLM first output", summary["llm_first_output_s"]),
+                 ("LLM first token", summary["llm_ttft_s"]),
+                 ("first clause", summary["first_clause_s"]),
+                 ("TTS first audio", summary["tts_first_audio_s"])]
+        shown = ", ".join(f"{label} {value if isinstance(value, str) else _seconds(value)}"
+                          for label, value in parts if value is not None)
+        start = "end of speech" if eot_ms is not None else "the request"
         to = "first reply audio" if summary["audio"] else "first reply text (speech output off)"
         lines.append(f"latency:   {_seconds(summary['latency_s'])} from {start} to {to} "
-                     f"({', '.join(parts)})")
+                     f"({shown})")
     lines += [f"error:     {error}" for error in summary["errors"]]
     return lines
 
@@ -133,7 +135,7 @@ def run_live(config: Config, tools: Any = None) -> int:
         with agent_session(config, None, tools=tools) as agent:
             subscription = agent.subscribe()
             if config.log.disclose_ai:
-                agent.say(DISCLOSURE_VI)
+                agent.say(DISCLOSURE_VI, interruptible=False)  # a barge-in spares it
             threading.Thread(target=lambda: [agent.feed_audio(b) for b in microphone.blocks()],
                              name="edgevox-microphone", daemon=True).start()
             print("listening (Ctrl-C to stop)", file=sys.stderr)

@@ -29,17 +29,12 @@ import psutil
 import pytest
 
 from edgevox.catalog import ModelStore
-from edgevox.config import load_config
+from edgevox.config import ServerConfig, load_config
 from edgevox.errors import EdgevoxError
 from edgevox.runtime.build import build_voice_or_none
-from edgevox.server.app import (
-    AudioInput,
-    Daemon,
-    SystemdNotifier,
-    check_bind,
-    run_daemon,
-    serve,
-)
+from edgevox.server.api import check_bind, run_daemon, serve
+from edgevox.server.clients import AudioInput
+from edgevox.server.daemon import Daemon, SystemdNotifier
 from edgevox.tools.registry import APOLOGY_TIMEOUT
 
 pytestmark = [pytest.mark.models, pytest.mark.slow]
@@ -65,10 +60,10 @@ OPEN_DOOR = {
 }
 
 
-def _config(tmp: Path, **server):
+def _config(tmp: Path, tool_timeout_s: float = TOOL_TIMEOUT_S, **server):
     return load_config(environ={}, overrides={
         "tts": {"voice": "piper-en_US-joe-medium"},
-        "llm": {"tool_timeout_s": TOOL_TIMEOUT_S},
+        "llm": {"tool_timeout_s": tool_timeout_s},
         "log": {"dir": str(tmp / "logs"), "disclose_ai": False},
         "server": {"host": "127.0.0.1", "port": 0, "token": TOKEN,
                    "max_message_bytes": LIMIT_BYTES, **server},
@@ -254,13 +249,12 @@ def test_token_is_required_on_http_and_websocket(server):
 
 
 def test_refuses_network_bind_without_token(tmp_path):
-    check_bind("127.0.0.1", None)
-    check_bind("::1", None)
-    check_bind("localhost", None)
-    check_bind("0.0.0.0", TOKEN)
+    for host in ("127.0.0.1", "::1", "localhost"):
+        check_bind(ServerConfig(host=host))
+    check_bind(ServerConfig(host="0.0.0.0", token=TOKEN))
     for host in ("0.0.0.0", "192.168.1.20", "::"):
         with pytest.raises(EdgevoxError, match="without a token"):
-            check_bind(host, None)
+            check_bind(ServerConfig(host=host))
     # The real entry point refuses before loading anything.
     config = _config(tmp_path, host="0.0.0.0", token=None)
     with pytest.raises(EdgevoxError, match="without a token"):
@@ -456,6 +450,71 @@ def test_client_disconnecting_mid_turn_leaves_the_daemon_usable(server):
             await staying.ws.close()
 
     run(scenario())
+
+
+def test_health_answers_while_the_agent_is_stalled(model_dir, eval_dir, tmp_path):
+    """The event loop never waits on the agent, however stuck the agent is.
+
+    A daemon of its own (its tools and its long tool timeout must not leak into the others)
+    is stalled on purpose: its think worker waits on a tool call the app never answers, typed
+    turns wait behind it, spoken turns fill the agent's turn queue, one more spoken turn finds
+    it full, and more audio than the agent buffers follows. A client then ends its audio
+    stream. ``/health`` and the systemd watchdog, which share the loop with that
+    ``audio_end``, must go on answering."""
+    for model_id in MODELS:
+        model_dir(model_id)
+    pcm, rate = _clip(eval_dir, "Bây giờ là mấy giờ")
+    utterance = pcm + b"\0\0" * rate * 2  # 2 s of silence ends the turn
+    backlog = b"\0\0" * rate * 12  # more than the agent's 10 s audio queue holds
+    frame_bytes = rate // 10 * 2  # 100 ms frames
+
+    async def scenario(running: RunningDaemon) -> None:
+        async with aiohttp.ClientSession(headers=AUTH) as http:
+            app = await connect(http, running.url)
+            await app.send(type="register_tools", tools=[OPEN_DOOR])
+            await app.expect(lambda m: m["type"] == "tools_registered")
+            await app.accepted("text", text="mở cửa trước")
+            await app.expect(lambda m: m["type"] == "tool_call")  # never answered
+            for text in ("xin chào", "cảm ơn"):
+                await app.accepted("text", text=text)
+            await app.send(type="audio_start", sample_rate_hz=rate)
+            for _ in range(3):  # the third finds the agent's turn queue full
+                start = len(app.messages)
+                for i in range(0, len(utterance), frame_bytes):
+                    await app.ws.send_bytes(utterance[i:i + frame_bytes])
+                await app.expect(lambda m: is_event(m, "final_transcript"), start)
+            for i in range(0, len(backlog), frame_bytes):
+                await app.ws.send_bytes(backlog[i:i + frame_bytes])
+            await app.send(type="audio_end")
+            # Until /health reports the stream released, the daemon may not have read the
+            # audio_end yet; once it does, the loop has come back from acting on it.
+            deadline = time.monotonic() + 10
+            while True:
+                started = time.monotonic()
+                try:
+                    async with http.get(f"{running.url}/health",
+                                        timeout=aiohttp.ClientTimeout(total=1.0)) as r:
+                        health = await r.json()
+                except asyncio.TimeoutError:
+                    pytest.fail(f"GET /health took over 1 s after audio_end ("
+                                f"{time.monotonic() - started:.1f} s so far): the event loop "
+                                "is blocked")
+                assert r.status == 200 and health["ok"], health
+                if not health["streaming_audio"]:
+                    break
+                assert time.monotonic() < deadline, "the daemon never acted on audio_end"
+                await asyncio.sleep(0.05)
+            pings = running.notified.count("WATCHDOG=1")
+            await asyncio.sleep(0.5)  # a ping every 0.1 s
+            assert running.notified.count("WATCHDOG=1") >= pings + 3
+            await app.ws.close()
+
+    running = RunningDaemon(_config(tmp_path, tool_timeout_s=120), tmp_path / "notify")
+    try:
+        running.wait_ready()
+        run(scenario(running))
+    finally:
+        running.close()
 
 
 def test_many_turns_do_not_grow_memory(server):

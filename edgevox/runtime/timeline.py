@@ -24,6 +24,7 @@ from edgevox.events import (
     FinalTranscript,
     Interrupted,
     LlmFirstToken,
+    Payload,
     SpeakingFinished,
     SpeakingStarted,
     ToolCall,
@@ -86,25 +87,27 @@ class TurnTimeline:
     def last(self, kind: str) -> Event | None:
         return self._last.get(kind)
 
+    def _read(self, payload: type[Payload], name: str, *, last: bool = False) -> Any:
+        """Field ``name`` of the first (or last) event of ``payload``'s type; None without one."""
+        event = (self._last if last else self._first).get(payload.TYPE)
+        return None if event is None else getattr(payload.of(event), name)
+
     # -- what happened
     @property
     def transcript(self) -> str | None:
-        final = self.last("final_transcript")
-        if final is not None:
-            return FinalTranscript.of(final).text
-        queued = self.first("turn_queued")
-        if queued is not None and TurnQueued.of(queued).source == "text":
-            return TurnQueued.of(queued).text
-        return None
+        """The request: the final transcript, or the text of a typed request."""
+        final: str | None = self._read(FinalTranscript, "text", last=True)
+        typed = self.first("turn_queued")
+        if final is None and typed is not None and TurnQueued.of(typed).source == "text":
+            return TurnQueued.of(typed).text
+        return final
 
     @property
     def reply(self) -> str | None:
         """What the person heard of the reply (the heard part, when it was interrupted)."""
-        interrupted = self.last("interrupted")
-        if interrupted is not None:
-            return Interrupted.of(interrupted).heard_text
-        finished = self.last("speaking_finished")
-        return SpeakingFinished.of(finished).text if finished is not None else None
+        heard: str | None = self._read(Interrupted, "heard_text", last=True)
+        spoken: str | None = self._read(SpeakingFinished, "text", last=True)
+        return heard if heard is not None else spoken
 
     @property
     def interrupted(self) -> bool:
@@ -173,26 +176,24 @@ class TurnTimeline:
     @property
     def eot_delay_s(self) -> float | None:
         """End of speech -> end-of-turn decision: the silence waited (audio clock)."""
-        eot = self.first("end_of_turn")
-        return None if eot is None else EndOfTurn.of(eot).eot_delay_ms / 1000
+        delay_ms = self._read(EndOfTurn, "eot_delay_ms")
+        return None if delay_ms is None else delay_ms / 1000
 
     @property
     def asr_decode_s(self) -> float | None:
         """Recogniser time spent on the turn (streaming and final)."""
-        final = self.last("final_transcript")
-        return None if final is None else FinalTranscript.of(final).decode_s
+        decode_s: float | None = self._read(FinalTranscript, "decode_s", last=True)
+        return decode_s
 
     @property
     def asr_finalize_s(self) -> float | None:
         """End-of-turn decision -> final transcript: the recogniser's own measure of it, or the
         gap between the two events where the listener did not measure it."""
-        eot, final = self.first("end_of_turn"), self.last("final_transcript")
-        if final is None:
-            return None
-        measured = FinalTranscript.of(final).finalize_s
+        measured = self._read(FinalTranscript, "finalize_s", last=True)
         if measured is not None:
-            return measured
-        return None if eot is None else final.t - eot.t
+            return float(measured)
+        eot, final = self.first("end_of_turn"), self.last("final_transcript")
+        return None if eot is None or final is None else final.t - eot.t
 
     @property
     def heard_t(self) -> float | None:
@@ -212,8 +213,8 @@ class TurnTimeline:
     @property
     def llm_ttft_s(self) -> float | None:
         """The engine's own request -> first generated token."""
-        token = self.first("llm_first_token")
-        return None if token is None else LlmFirstToken.of(token).ttft_s
+        ttft_s: float | None = self._read(LlmFirstToken, "ttft_s")
+        return ttft_s
 
     @property
     def tts_first_audio_s(self) -> float | None:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from edgevox.config import load_config
-    from edgevox.server.app import serve
+    from edgevox.server.api import serve
 
     flags = {"host": args.host, "port": args.port, "token": args.token}
     config = load_config(args.config, args.profile,

@@ -39,10 +39,6 @@ class NotReadyError(ProtocolError):
     """The agent is still loading (or failed to load); GET /health says which."""
 
 
-class BusyError(ProtocolError):
-    """Too many turns are waiting; send the next one after a ``speaking_finished`` event."""
-
-
 class _Message(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -177,7 +173,8 @@ def pcm16_to_float(data: bytes) -> np.ndarray:
 
 def float_to_pcm16(samples: np.ndarray) -> bytes:
     """float32 samples in [-1, 1] -> s16le bytes, clipped rather than wrapped."""
-    return (np.clip(samples, -1.0, 1.0) * 32767.0).astype("<i2").tobytes()
+    clipped: np.ndarray = np.clip(samples, -1.0, 1.0)
+    return (clipped * 32767.0).astype("<i2").tobytes()
 
 
 # --- server -> client ------------------------------------------------------------------------

@@ -10,7 +10,6 @@ Markdown (English, with Vietnamese headings in parentheses).
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import logging
 import math
@@ -163,15 +162,6 @@ def _log_summary(log_dir: Path) -> dict[str, Any]:
             "records": count, "first_turn": first, "last_turn": last}
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 # --------------------------------------------------------------------------------------------
 # The dossier
 
@@ -192,7 +182,7 @@ def build_dossier(config: Config, store: ModelStore, bench_report: Mapping[str, 
                 "keep_files": oplog.DEFAULT_KEEP_FILES, "keep_days": oplog.DEFAULT_KEEP_DAYS,
                 **(log_settings or {})}
     server = config.server
-    local_only = _is_loopback(server.host)
+    local_only = server.is_loopback()
     groups = _metric_groups(bench_report) if bench_report is not None else {}
     return {
         "schema": DOSSIER_SCHEMA,

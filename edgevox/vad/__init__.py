@@ -17,7 +17,6 @@ from edgevox.audio import SAMPLE_RATE_HZ
 from edgevox.errors import ModelError
 
 
-
 class VoiceActivityDetector(Protocol):
     frame_samples: int
 
