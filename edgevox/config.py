@@ -18,6 +18,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from edgevox.errors import ConfigError
 
+BACKCHANNELS_VI = ("ừ", "ừm", "ờ", "à", "dạ", "vâng", "ừ ừ", "đúng rồi")
+"""What a Vietnamese listener says to agree while someone talks."""
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
@@ -42,8 +45,34 @@ class AudioConfig(_Section):
     output_device: str | int | None = None
     output_block_ms: int = Field(40, ge=20, le=50, description="Playback block; barge-in "
                                  "stops audio within one block.")
-    barge_in: bool = Field(True, description="Speech while the agent talks interrupts it. Turn "
-                           "off for loudspeakers without echo cancellation or a headset.")
+    echo_cancellation: Literal["auto", "on", "off", "external"] = Field(
+        "auto", description="Keeping the agent's own voice out of what it hears. on: edgevox's "
+        "echo canceller (full duplex, barge-in); off: half duplex, nothing heard while the "
+        "agent is audible and for echo_tail_ms after; external: the input is already free of "
+        "echo (a speakerphone or a client that cancels it, a headset, a file); auto: off where "
+        "edgevox plays replies through a loudspeaker itself (until full duplex passes the room "
+        "bench), external elsewhere.")
+    echo_tail_ms: int = Field(400, ge=0, le=5000, description="After the agent's last audio, "
+                              "how long its echo may still be heard (room reverberation and "
+                              "device latency).")
+
+
+class BargeInConfig(_Section):
+    """Speech while the agent talks: what interrupts it and what does not."""
+
+    enabled: bool = Field(True, description="Speech over the agent interrupts it (full duplex "
+                          "only: with echo_cancellation = off the agent cannot hear it).")
+    min_speech_ms: int = Field(400, ge=0, le=5000, description="Speech this long interrupts even "
+                               "if it holds only backchannel words.")
+    min_level_dbfs: float = Field(-55.0, ge=-100.0, le=0.0, description="While the agent is "
+                                  "audible, quieter audio is the echo canceller's residue, not "
+                                  "a person: it is silenced before the VAD.")
+    above_noise_db: float = Field(10.0, ge=0.0, le=40.0, description="While the agent is "
+                                  "audible, speech must also be this much louder than the room's "
+                                  "noise (measured between replies) to be heard.")
+    backchannels: list[str] = Field(
+        default_factory=lambda: list(BACKCHANNELS_VI),
+        description="Agreement while the agent talks; it keeps talking.")
 
 
 class VadConfig(_Section):
@@ -145,6 +174,7 @@ class Config(_Section):
     profile: str = "x86"
     commercial: bool = Field(False, description="Refuse models not cleared for commercial use.")
     audio: AudioConfig = AudioConfig()
+    barge_in: BargeInConfig = BargeInConfig()
     vad: VadConfig = VadConfig()
     turn: TurnConfig = TurnConfig()
     asr: AsrConfig = AsrConfig()

@@ -8,17 +8,26 @@ text", and a figure whose events are missing shows as ``-``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from edgevox.catalog import ModelStore
 from edgevox.config import Config
+from edgevox.errors import EdgevoxError
 from edgevox.events import Event
-from edgevox.runtime.session import agent_session, collect_until_idle, play_file
+from edgevox.runtime.build import echo_mode
+from edgevox.runtime.session import agent_session, collect_until_idle, play_file, running_agent
 from edgevox.runtime.timeline import TurnTimeline, split_turns
+from edgevox.trust.marking import DISCLOSURE_VI
+
+if TYPE_CHECKING:
+    from edgevox.audio.duplex import DuplexDevice
+    from edgevox.runtime.build import EchoMode
 
 LIVE_EVENTS = ("final_transcript", "tool_call", "speaking_started", "speaking_finished",
                "interrupted", "error")
@@ -126,24 +135,75 @@ def run_demo(config: Config, out: Path) -> int:
 
 
 def run_live(config: Config, tools: Any = None) -> int:
-    """Microphone in, speaker out, until Ctrl-C; prints the main events as JSON lines."""
-    from edgevox.audio.source import MicrophoneSource
-    from edgevox.trust.marking import DISCLOSURE_VI
+    """`edgevox run`: microphone in, speaker out, until Ctrl-C; prints the main events as JSON.
 
+    With ``audio.echo_cancellation = "on"`` both go through one duplex stream with the echo
+    canceller (full duplex, barge-in); otherwise two streams and, with a loudspeaker, a
+    half-duplex agent (see :func:`~edgevox.runtime.build.echo_mode`).
+    """
+    from edgevox.runtime.build import build_voice_or_none
+
+    store = ModelStore()
+    synthesizer = build_voice_or_none(config, store)
+    with live_audio(config, synthesizer) as (sink, echo, start):
+        try:
+            with running_agent(config, sink, synthesizer, tools=tools, store=store,
+                               echo=echo) as agent:
+                subscription = agent.subscribe()
+                if config.log.disclose_ai:
+                    agent.say(DISCLOSURE_VI, interruptible=False)  # a barge-in spares it
+                start(agent.feed_audio)
+                print(f"listening, echo cancellation {echo} (Ctrl-C to stop)", file=sys.stderr)
+                for event in subscription:
+                    if event.type in LIVE_EVENTS:
+                        print(json.dumps(event.to_json(), ensure_ascii=False), flush=True)
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
+@contextlib.contextmanager
+def live_audio(config: Config, synthesizer: Any) -> Iterator[tuple[Any, EchoMode, Any]]:
+    """The speaker sink, the echo mode it allows, and ``start(feed)`` to begin capture: one
+    duplex stream with the canceller for ``on``, else separate streams (text only, without a
+    voice, needs no canceller: nothing sounds)."""
+    from edgevox.audio.sink import SoundDeviceSink, TranscriptSink
+    from edgevox.audio.source import MicrophoneSource
+
+    if synthesizer is not None and config.audio.echo_cancellation == "on":
+        device = _duplex_device(config, synthesizer.sample_rate_hz)  # fails in one line
+        try:
+            yield device, echo_mode(config, loudspeaker=True, canceller=True), device.start
+        finally:
+            device.close()
+        return
     microphone = MicrophoneSource(config.audio.input_device)  # no device: fail before loading
+    sink = TranscriptSink() if synthesizer is None else SoundDeviceSink(
+        synthesizer.sample_rate_hz, device=config.audio.output_device)
+    echo = echo_mode(config, loudspeaker=synthesizer is not None)
+
+    def start(feed: Any) -> None:
+        threading.Thread(target=lambda: [feed(b) for b in microphone.blocks()],
+                         name="edgevox-microphone", daemon=True).start()
+
     try:
-        with agent_session(config, None, tools=tools) as agent:
-            subscription = agent.subscribe()
-            if config.log.disclose_ai:
-                agent.say(DISCLOSURE_VI, interruptible=False)  # a barge-in spares it
-            threading.Thread(target=lambda: [agent.feed_audio(b) for b in microphone.blocks()],
-                             name="edgevox-microphone", daemon=True).start()
-            print("listening (Ctrl-C to stop)", file=sys.stderr)
-            for event in subscription:
-                if event.type in LIVE_EVENTS:
-                    print(json.dumps(event.to_json(), ensure_ascii=False), flush=True)
-    except KeyboardInterrupt:
-        pass
+        yield sink, echo, start
     finally:
         microphone.close()
-    return 0
+
+
+def _duplex_device(config: Config, sample_rate_hz: int) -> DuplexDevice:
+    """Speaker and microphone on one stream, with the echo canceller (AudioError if either
+    cannot be had)."""
+    from edgevox.audio.duplex import DuplexDevice
+    from edgevox.audio.echo import load_echo_canceller
+
+    canceller = load_echo_canceller()
+    try:
+        return DuplexDevice(sample_rate_hz, canceller=canceller,
+                            input_device=config.audio.input_device,
+                            output_device=config.audio.output_device,
+                            block_ms=config.audio.output_block_ms)
+    except EdgevoxError:
+        canceller.close()
+        raise

@@ -15,7 +15,7 @@ from edgevox.config import Config
 
 DEPENDENCIES = ("numpy", "pydantic", "sherpa-onnx", "onnxruntime", "onnx", "protobuf", "piper-tts",
                 "llama-cpp-python", "webrtcvad-wheels", "sounddevice", "soxr", "aiohttp",
-                "tqdm", "blake3", "psutil")
+                "tqdm", "blake3", "psutil", "livekit")
 
 
 def dependency_versions() -> dict[str, str]:

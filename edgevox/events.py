@@ -31,6 +31,8 @@ EVENT_TYPES = (
     "partial_transcript",
     "end_of_turn",
     "final_transcript",
+    "backchannel",
+    "echo",
     "turn_queued",
     "llm_first_token",
     "tool_call",
@@ -131,6 +133,23 @@ class FinalTranscript(Payload):
 
 
 @dataclass(frozen=True)
+class Backchannel(Payload):
+    """The person said "ừ", "dạ", "vâng"... while the agent spoke: agreement, not a request.
+    The agent keeps talking and the words become no turn."""
+
+    TYPE: ClassVar[str] = "backchannel"
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class Echo(Payload):
+    """What the listener heard while the agent spoke was the agent's own voice: no turn."""
+
+    TYPE: ClassVar[str] = "echo"
+    text: str = ""
+
+
+@dataclass(frozen=True)
 class TurnQueued(Payload):
     """The agent accepted a turn: a spoken request, a typed one, or text to say."""
 
@@ -138,6 +157,7 @@ class TurnQueued(Payload):
     source: str = "speech"
     """``speech``, ``text`` or ``say``."""
     text: str = ""
+    """The request as heard or typed, or the text a ``say`` turn speaks."""
 
 
 @dataclass(frozen=True)
@@ -193,6 +213,8 @@ class Interrupted(Payload):
     heard_text: str = ""
     """What the person heard of the reply before it stopped."""
     reason: str = "barge_in"
+    """``barge_in``, ``client`` (an app's stop), ``shutdown``, or ``resumed`` (withdrawn: the
+    person went on speaking before any reply, and the next turn answers the whole request)."""
 
 
 @dataclass(frozen=True)
@@ -203,6 +225,7 @@ class SpeakingFinished(Payload):
     text: str = ""
     """What the person heard of the reply."""
     interrupted: bool = False
+    """True when the turn was cancelled or withdrawn before it played out."""
 
 
 @dataclass(frozen=True)

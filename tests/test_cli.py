@@ -20,7 +20,7 @@ def run(*args: str, home, env: dict | None = None, **kwargs) -> subprocess.Compl
 
 def test_importing_edgevox_loads_no_native_engine():
     code = ("import sys, edgevox, edgevox.cli, edgevox.config, edgevox.catalog, edgevox.events;"
-            "heavy = {'sherpa_onnx', 'llama_cpp', 'onnxruntime', 'piper', 'numpy'} & "
+            "heavy = {'sherpa_onnx', 'llama_cpp', 'onnxruntime', 'piper', 'numpy', 'livekit'} & "
             "set(sys.modules); print(sorted(heavy))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)

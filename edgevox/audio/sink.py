@@ -82,6 +82,11 @@ class AudioSink(Protocol):
         """What has been heard of the current utterance."""
         ...
 
+    @property
+    def last_sound_t(self) -> float | None:
+        """When the output last took audio (monotonic seconds), None before any sound."""
+        ...
+
     def spoken_text(self) -> str:
         """Shortcut for ``report().spoken_text``."""
         ...
@@ -138,6 +143,7 @@ class QueuedSink:
         self._head_offset = 0
         self._clauses: list[_Clause] = []
         self._sounding = False  # the output pulled audio on its last pull
+        self._last_sound_t: float | None = None  # monotonic time of that pull
         self._stopped = False
         self._interrupted = False
         self._closed = False
@@ -149,6 +155,13 @@ class QueuedSink:
     def sample_rate_hz(self) -> int:
         """Rate of the samples ``play`` accepts."""
         return self._sample_rate_hz
+
+    @property
+    def last_sound_t(self) -> float | None:
+        """When the output last took audio (monotonic seconds); None before the first sound.
+        What the microphone may hear of the agent's own voice is dated from it."""
+        with self._cond:
+            return self._last_sound_t
 
     @property
     def queued_blocks(self) -> int:
@@ -268,6 +281,8 @@ class QueuedSink:
                     self._queue.popleft()
                     self._head_offset = 0
             self._sounding = filled > 0
+            if filled:
+                self._last_sound_t = time.monotonic()
             self._cond.notify_all()
         return out, filled
 
@@ -432,6 +447,11 @@ class TranscriptSink:
     def report(self) -> PlaybackReport:
         return PlaybackReport(self.spoken_text(), 0.0, self._stopped)
 
+    @property
+    def last_sound_t(self) -> float | None:
+        """Never: text makes no sound, so there is no echo to guard against."""
+        return None
+
     def spoken_text(self) -> str:
         return " ".join(t for t in self._texts if t)
 
@@ -455,7 +475,7 @@ class SoundDeviceSink(QueuedSink):
         or the device refuses the format.
         """
         super().__init__(sample_rate_hz, block_ms, max_queued_ms)
-        sd = _import_sounddevice()
+        sd = import_sounddevice()
         try:
             sd.check_output_settings(
                 device=device, channels=1, dtype="float32", samplerate=sample_rate_hz
@@ -489,7 +509,7 @@ class SoundDeviceSink(QueuedSink):
         self._stream.close()
 
 
-def _import_sounddevice() -> Any:
+def import_sounddevice() -> Any:
     try:
         import sounddevice  # PortAudio loads only when a speaker is used
     except ImportError as exc:

@@ -592,7 +592,7 @@ def _case_tts(spec: dict[str, Any], config: Config, launched_at: float) -> dict[
 def _case_agent(spec: dict[str, Any], config: Config, launched_at: float) -> dict[str, Any]:
     from edgevox.audio.sink import MemorySink
     from edgevox.audio.source import WavFileSource
-    from edgevox.runtime.build import build_agent, build_synthesizer
+    from edgevox.runtime.build import build_agent, build_synthesizer, echo_mode
     from edgevox.runtime.session import play_file
 
     samples = _Samples()
@@ -601,7 +601,8 @@ def _case_agent(spec: dict[str, Any], config: Config, launched_at: float) -> dic
     synth = build_synthesizer(config, store, voice=spec["voice"])
     voice_s = time.perf_counter() - started
     sink = MemorySink(synth.sample_rate_hz, realtime=False)  # latency ends at the first sample
-    agent = build_agent(config, sink, store=store, synthesizer=synth)
+    agent = build_agent(config, sink, store=store, synthesizer=synth,
+                        echo=echo_mode(config, loudspeaker=False))
     agent.start()
     samples.add("agent.cold_start_s", 0, time.time() - launched_at)
     info: dict[str, Any] = {"voice_load_s": round(voice_s, 3),

@@ -36,6 +36,8 @@ import numpy as np
 
 from edgevox.errors import BusyError
 from edgevox.events import (
+    Backchannel,
+    Echo,
     Error,
     Event,
     EventBus,
@@ -51,6 +53,7 @@ from edgevox.events import (
     TurnQueued,
 )
 from edgevox.queues import put_dropping_oldest
+from edgevox.runtime.floor import Floor, Heard
 from edgevox.runtime.turns import Turn, TurnIds, TurnState
 from edgevox.tools.registry import APOLOGY_FAILED
 
@@ -120,7 +123,7 @@ class Agent:
     """A running voice agent. Build it with :func:`edgevox.runtime.build.build_agent`."""
 
     def __init__(self, *, listener: Any, understander: Any, synthesizer: Any, sink: Any,
-                 tools: Any, history: History, barge_in: bool = True,
+                 tools: Any, history: History, floor: Floor | None = None,
                  tool_timeout_s: float = 5.0, max_clause_chars: int = 120,
                  first_clause_chars: int = 36) -> None:
         self.listener = listener
@@ -129,7 +132,9 @@ class Agent:
         self.sink = sink
         self.tools = tools
         self.history = history
-        self.barge_in = barge_in
+        self.floor = floor or Floor(sink, half_duplex=False)
+        """Decides what speech heard while the agent is audible means (echo, backchannel,
+        barge-in); see :mod:`edgevox.runtime.floor`."""
         self.tool_timeout_s = tool_timeout_s
         self.max_clause_chars = max_clause_chars
         self.first_clause_chars = first_clause_chars
@@ -137,7 +142,8 @@ class Agent:
         self.bus = EventBus()
         self.dropped_audio_blocks = 0
         # data: bounded queues
-        self._audio: queue.Queue[tuple[int, np.ndarray]] = queue.Queue(_AUDIO_QUEUE_BLOCKS)
+        # (number, capture time, samples): the time says whether the agent was audible then
+        self._audio: queue.Queue[tuple[int, float, np.ndarray]] = queue.Queue(_AUDIO_QUEUE_BLOCKS)
         self._turns: queue.Queue[Turn] = queue.Queue(MAX_WAITING_TURNS)
         self._speech: queue.Queue[tuple[Turn, Any]] = queue.Queue(_SPEAK_QUEUE_CLAUSES)
         # control: signals, never queued behind data
@@ -150,7 +156,10 @@ class Agent:
         self._speaking: Turn | None = None  # the turn whose reply the sink is playing
         self._open_lock = threading.Lock()
         self._heard: dict[int, list[Event]] = {}  # listener events of turns not yet final
+        # listener turns begun while the agent was audible -> whether it was still talking
+        self._overlapping: dict[int, bool] = {}
         self._prefill_text: str | None = None
+        self._partial = ""  # the open listener turn's latest hypothesis
         self._resumed_text = ""  # words of withdrawn turns, carried into the next final
         self._prefill_lock = threading.Lock()
         self._accept_lock = threading.Lock()
@@ -213,10 +222,11 @@ class Agent:
 
     def feed_audio(self, block: np.ndarray) -> None:
         """Push 16 kHz mono float32 audio (from a microphone callback, a file, a socket)."""
+        captured_t = time.monotonic()
         with self._feed_lock:
             self._blocks_fed += 1
-            self.dropped_audio_blocks += put_dropping_oldest(self._audio,
-                                                             (self._blocks_fed, block))
+            self.dropped_audio_blocks += put_dropping_oldest(
+                self._audio, (self._blocks_fed, captured_t, block))
 
     def end_of_input(self) -> None:
         """The audio source ended: once the audio fed so far is heard, finish a turn still open
@@ -344,13 +354,15 @@ class Agent:
         last_heard = 0
         while not self._stopping.is_set():
             try:
-                number, block = self._audio.get(timeout=_POLL_S)
+                number, captured_t, block = self._audio.get(timeout=_POLL_S)
             except queue.Empty:
-                number, block = last_heard, None
+                number, captured_t, block = last_heard, 0.0, None
             try:
                 if block is not None:
                     last_heard = number
+                    block = self.floor.admit(block, captured_t)  # not the agent's own voice
                     self._on_listener_events(self.listener.feed(block))
+                    self._maybe_barge_in()
                 with self._feed_lock:
                     target = self._flush_after
                     due = target is not None and (last_heard >= target or self._audio.empty())
@@ -369,19 +381,47 @@ class Agent:
             self.bus.publish(event)
             self._heard.setdefault(event.turn_id, []).append(event)
             if event.type == "speech_started":
-                self._on_speech()
+                if self.floor.audible(event.t):  # the agent is talking: what is this?
+                    self._overlapping[event.turn_id] = self.floor.sounding(event.t)
+                else:
+                    self._on_speech()
             elif event.type == "partial_transcript":
+                self._partial = PartialTranscript.of(event).text
                 with self._prefill_lock:
-                    self._prefill_text = join_resumed(self._resumed_text,
-                                                      PartialTranscript.of(event).text)
+                    self._prefill_text = join_resumed(self._resumed_text, self._partial)
             elif event.type == "final_transcript":
-                heard = self._heard.pop(event.turn_id)
-                text = FinalTranscript.of(event).text
-                if text.strip():
-                    turn = Turn(event.turn_id, text, source="speech")
-                    for known in heard:
-                        turn.record(known)
-                    self._accept(turn, refuse=False)
+                self._on_final(event)
+
+    def _on_final(self, event: Event) -> None:
+        """A listener turn ended: it becomes a turn, unless it overlapped the agent's voice and
+        was its echo (dropped) or a backchannel (reported; the agent goes on)."""
+        heard = self._heard.pop(event.turn_id)
+        self._partial = ""
+        text = FinalTranscript.of(event).text
+        if event.turn_id in self._overlapping:
+            kind = self.floor.classify(text, backchannels=self._overlapping.pop(event.turn_id))
+            if kind is Heard.ECHO:
+                self.bus.publish(Echo(text).event(event.turn_id))
+                return
+            if kind is Heard.BACKCHANNEL:
+                self.bus.publish(Backchannel(text).event(event.turn_id))
+                return
+            if self.floor.barge_in:  # a short request that ended before it took the floor
+                self.interrupt()
+        if text.strip():
+            turn = Turn(event.turn_id, text, source="speech")
+            for known in heard:
+                turn.record(known)
+            self._accept(turn, refuse=False)
+
+    def _maybe_barge_in(self) -> None:
+        """Speech over the agent's voice takes the floor once it is no echo and either lasts
+        long enough or holds a word that is no backchannel (see :class:`Floor`)."""
+        if not self._overlapping or self.listener.turn_id not in self._overlapping:
+            return
+        if self.floor.interrupts(self._partial, self.listener.speech_ms):
+            del self._overlapping[self.listener.turn_id]
+            self._on_speech()
 
     def _with_resumed_words(self, event: Event) -> Event:
         """A final transcript leads with the words of the turns it resumes (see _on_speech);
@@ -416,7 +456,7 @@ class Agent:
             with self._prefill_lock:
                 self._resumed_text = join_resumed(self._resumed_text, turn.user_text)
             self._publish(turn, Interrupted("", "resumed").event(turn.turn_id))
-        if self.barge_in:
+        if self.floor.barge_in:
             self.interrupt()
 
     # -- think
@@ -535,6 +575,11 @@ class Agent:
             while (item := self._next_speech()) is not None and item[1] is not _END:
                 yield item[1]
 
+        def clauses_played() -> Iterator[str]:
+            for clause in clauses():
+                self.floor.played(clause)
+                yield clause
+
         def on_first_audio(clause: str, synth_s: float | None) -> None:
             turn.start_speaking()
             with self._open_lock:
@@ -548,7 +593,7 @@ class Agent:
             ).event(turn.turn_id))
             turn.first_audio.set()
 
-        spoken = clauses()
+        spoken = clauses_played()
         try:
             speak(spoken, self.synthesizer, self.sink, cancel=turn.cancel,
                   on_first_audio=on_first_audio)

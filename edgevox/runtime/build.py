@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Literal
 
 from edgevox.catalog import ModelStore
 from edgevox.config import Config
@@ -139,15 +140,43 @@ def build_understander(config: Config, store: ModelStore, tools):
     return Understander(engine, tools, max_tokens=config.llm.max_reply_tokens)
 
 
+EchoMode = Literal["on", "off", "external"]
+
+
+def echo_mode(config: Config, *, loudspeaker: bool, canceller: bool = False) -> EchoMode:
+    """How an agent keeps its own voice out of what it hears (``audio.echo_cancellation``).
+
+    ``loudspeaker``: edgevox itself plays the replies through a speaker near the microphone
+    that feeds this agent (``edgevox run``); ``canceller``: its echo canceller is running on
+    that audio. ``auto`` is ``off`` there, half duplex: in the simulated rooms full duplex still
+    lets residual echo through now and then (a false barge-in, once its own words answered as a
+    request), and an action nobody asked for is the worst failure, so ``on`` is an explicit
+    choice until it passes the room bench. Elsewhere ``auto`` is ``external``: a file has no
+    echo, and a daemon client or embedding app plays the replies and cancels their echo itself
+    (browsers do with ``echoCancellation``).
+    """
+    setting = config.audio.echo_cancellation
+    if setting == "auto":
+        return "off" if loudspeaker else "external"
+    if setting == "on" and not canceller:
+        raise ConfigError(
+            'audio.echo_cancellation = "on" needs edgevox to play the replies itself with its '
+            "echo canceller running (edgevox run); where an app or client plays them, it "
+            'cancels the echo: use "external", or "off" for half duplex')
+    return setting
+
+
 def build_agent(config: Config, sink, *, tools=None, store: ModelStore | None = None,
-                synthesizer=None):
+                synthesizer=None, echo: EchoMode = "external"):
     """A ready (not yet started) :class:`~edgevox.runtime.agent.Agent` on ``sink``.
 
     ``tools`` defaults to the built-in everyday tools (:mod:`edgevox.tools.home`). Without a
     ``synthesizer`` the agent answers in text only (``sink`` then takes text, see
-    :class:`~edgevox.audio.sink.TranscriptSink`).
+    :class:`~edgevox.audio.sink.TranscriptSink`). ``echo`` (see :func:`echo_mode`) decides
+    whether the agent listens while it talks.
     """
     from edgevox.runtime.agent import Agent, History
+    from edgevox.runtime.floor import Floor
     from edgevox.tools.home import home_tools
 
     store = store or ModelStore()
@@ -156,8 +185,14 @@ def build_agent(config: Config, sink, *, tools=None, store: ModelStore | None = 
     understander = build_understander(config, store, tools)
     history = History(config.llm.history_tokens,
                       lambda text: len(understander.engine.tokenize(text)))
+    floor = Floor(sink, half_duplex=echo == "off", echo_tail_ms=config.audio.echo_tail_ms,
+                  barge_in=config.barge_in.enabled and echo != "off",
+                  min_speech_ms=config.barge_in.min_speech_ms,
+                  min_level_dbfs=config.barge_in.min_level_dbfs,
+                  above_noise_db=config.barge_in.above_noise_db,
+                  backchannels=config.barge_in.backchannels)
     return Agent(listener=listener, understander=understander, synthesizer=synthesizer,
-                 sink=sink, tools=tools, history=history, barge_in=config.audio.barge_in,
+                 sink=sink, tools=tools, history=history, floor=floor,
                  tool_timeout_s=config.llm.tool_timeout_s,
                  max_clause_chars=config.tts.max_clause_chars,
                  first_clause_chars=config.tts.first_clause_chars)

@@ -36,6 +36,7 @@ class _Turn:
     stream: RecognizerStream
     audio: list[np.ndarray] = field(default_factory=list)
     audio_samples: int = 0
+    preroll_samples: int = 0  # kept from before the onset: not the person's speech
     last_voiced_sample: int = 0
     pending: list[np.ndarray] = field(default_factory=list)
     pending_samples: int = 0
@@ -67,6 +68,21 @@ class Listener:
     @property
     def in_turn(self) -> bool:
         return self._turn is not None
+
+    @property
+    def turn_id(self) -> int | None:
+        """The open turn's id, None between turns."""
+        turn = self._turn
+        return None if turn is None else turn.turn_id
+
+    @property
+    def speech_ms(self) -> float:
+        """How long the open turn has been going, from its first voiced frame to its last (0
+        when none is open): what a barge-in must last before it counts."""
+        turn = self._turn
+        if turn is None:
+            return 0.0
+        return (turn.last_voiced_sample - turn.preroll_samples) / _SAMPLES_PER_MS
 
     def feed(self, block: np.ndarray) -> list[Event]:
         """Process one block of 16 kHz mono float32 audio; return the events it caused."""
@@ -120,7 +136,10 @@ class Listener:
         turn = _Turn(self.turn_ids.next(), self.recognizer.create_stream())
         self._turn = turn
         self.end_of_turn.reset()
-        for frame in (*self._preroll, *self._candidate):
+        for frame in self._preroll:
+            self._append(turn, frame)
+        turn.preroll_samples = turn.audio_samples
+        for frame in self._candidate:
             self._append(turn, frame)
         turn.last_voiced_sample = turn.audio_samples
         self._preroll.clear()

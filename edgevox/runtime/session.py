@@ -14,12 +14,16 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from edgevox.catalog import ModelStore
 from edgevox.config import Config
 from edgevox.events import Event, FinalTranscript
+
+if TYPE_CHECKING:
+    from edgevox.runtime.build import EchoMode
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +46,9 @@ class TurnRecorder:
             if event.turn_id == 0:
                 continue
             self._turns.setdefault(event.turn_id, []).append(event)
-            if event.type == "final_transcript" and not FinalTranscript.of(event).text.strip():
-                del self._turns[event.turn_id]  # heard nothing: no turn, nothing to record
+            empty = event.type == "final_transcript" and not FinalTranscript.of(event).text.strip()
+            if empty or event.type in ("echo", "backchannel"):
+                del self._turns[event.turn_id]  # no turn came of it: nothing to record
             elif event.type == "speaking_finished":  # every turn ends with exactly one
                 try:
                     self._on_turn(self._turns.pop(event.turn_id))
@@ -87,16 +92,14 @@ def _make_sink(config: Config, out: Path | None, synthesizer):
 
 
 @contextlib.contextmanager
-def agent_session(config: Config, out: Path | None, *, tools=None, text_only: bool = False,
-                  store: ModelStore | None = None) -> Iterator:
-    """A started agent replying into ``out`` (a marked WAV) or the speaker, with the
-    operational log attached; text only when no voice for it is installed."""
-    from edgevox.runtime.build import build_agent, build_voice_or_none
+def running_agent(config: Config, sink: Any, synthesizer: Any, *, tools: Any = None,
+                  store: ModelStore | None = None, echo: EchoMode = "external") -> Iterator:
+    """A started agent on ``sink`` with the operational log attached; closed on exit."""
+    from edgevox.runtime.build import build_agent
 
     store = store or ModelStore()
-    synthesizer = None if text_only else build_voice_or_none(config, store)
-    sink = _make_sink(config, out, synthesizer)
-    agent = build_agent(config, sink, tools=tools, store=store, synthesizer=synthesizer)
+    agent = build_agent(config, sink, tools=tools, store=store, synthesizer=synthesizer,
+                        echo=echo)
     recorder = attach_oplog(agent, config, store)
     try:
         with agent:
@@ -104,6 +107,21 @@ def agent_session(config: Config, out: Path | None, *, tools=None, text_only: bo
     finally:
         if recorder:
             recorder.close()
+
+
+def agent_session(config: Config, out: Path | None, *, tools: Any = None,
+                  text_only: bool = False, store: ModelStore | None = None):
+    """A started agent replying into ``out`` (a marked WAV) or the speaker, with the
+    operational log attached; text only when no voice for it is installed. Its input is a
+    file or an app's audio, so it hears no echo of its replies (see
+    :func:`~edgevox.runtime.build.echo_mode`)."""
+    from edgevox.runtime.build import build_voice_or_none, echo_mode
+
+    store = store or ModelStore()
+    echo = echo_mode(config, loudspeaker=False)  # a bad setting fails before loading
+    synthesizer = None if text_only else build_voice_or_none(config, store)
+    return running_agent(config, _make_sink(config, out, synthesizer), synthesizer,
+                         tools=tools, store=store, echo=echo)
 
 
 def open_agent(config: Config | None = None, out: Path | None = None, *, tools=None):

@@ -137,7 +137,7 @@ class Daemon:
     def _load(self) -> None:
         """Load thread: build the agent and its operational log, and hand them to the loop."""
         from edgevox.audio.sink import TranscriptSink
-        from edgevox.runtime.build import build_agent, build_voice_or_none
+        from edgevox.runtime.build import build_agent, build_voice_or_none, echo_mode
         from edgevox.runtime.session import attach_oplog
 
         started = time.monotonic()
@@ -147,8 +147,9 @@ class Daemon:
             voice = build_voice_or_none(self.config, self.store)
             sink = TranscriptSink() if voice is None else ClientAudioSink(
                 voice.sample_rate_hz, self._emit, block_ms=self.config.audio.output_block_ms)
+            # Clients play the replies, so they cancel the echo (or the config says off).
             agent = build_agent(self.config, sink, tools=self.tools.builtin, store=self.store,
-                                synthesizer=voice)
+                                synthesizer=voice, echo=echo_mode(self.config, loudspeaker=False))
             recorder = attach_oplog(agent, self.config, self.store)  # opens files: not on the loop
         except Exception as exc:
             if not isinstance(exc, EdgevoxError):

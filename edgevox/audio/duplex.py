@@ -1,0 +1,99 @@
+"""Microphone and speaker on one clock: a full-duplex sound device with echo cancellation.
+
+An echo canceller must know exactly what the loudspeaker played and when, relative to what the
+microphone captured. With two separate streams the two clocks drift and the output latency is a
+guess; with one duplex stream each callback plays a block and captures a block, so the far end
+handed to the canceller is the very block written to the speaker. ``edgevox run`` uses
+:class:`DuplexDevice`; where a device cannot do duplex, or no canceller loads, the caller falls
+back to separate streams and a half-duplex agent (:func:`edgevox.runtime.build.echo_mode`).
+
+The stream runs at the voice's rate (PortAudio's ALSA plug layer converts when the hardware
+differs); captured audio is resampled to the pipeline's 16 kHz inside the callback, cleaned, and
+handed on without blocking.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from edgevox.audio import SAMPLE_RATE_HZ
+from edgevox.audio.echo import RESAMPLER_QUALITY
+from edgevox.audio.sink import DEFAULT_MAX_QUEUED_MS, QueuedSink, import_sounddevice
+from edgevox.errors import AudioError
+
+if TYPE_CHECKING:
+    from edgevox.audio.echo import EchoCanceller
+
+log = logging.getLogger(__name__)
+
+
+class DuplexDevice(QueuedSink):
+    """The agent's speaker (a :class:`~edgevox.audio.sink.QueuedSink`) and its microphone, on
+    one PortAudio duplex stream.
+
+    The stream plays from the moment it opens; what the microphone hears goes nowhere until
+    :meth:`start` names where: 16 kHz mono float32 blocks, echo-cancelled when a ``canceller``
+    is given. That target runs on the audio callback and must not block (the agent's
+    ``feed_audio`` does not).
+    """
+
+    def __init__(self, sample_rate_hz: int, *, canceller: EchoCanceller | None = None,
+                 input_device: int | str | None = None,
+                 output_device: int | str | None = None, block_ms: int = 20,
+                 max_queued_ms: int = DEFAULT_MAX_QUEUED_MS) -> None:
+        super().__init__(sample_rate_hz, block_ms, max_queued_ms)
+        import soxr
+
+        sd = import_sounddevice()
+        self.canceller = canceller
+        self._on_audio: Callable[[np.ndarray], None] | None = None
+        # The canceller's quality: HQ's streaming output comes in bursts up to 40 ms late.
+        self._to_pipeline = soxr.ResampleStream(sample_rate_hz, SAMPLE_RATE_HZ, 1,
+                                                dtype="float32", quality=RESAMPLER_QUALITY)
+        device = (input_device, output_device)
+        try:
+            sd.check_input_settings(device=input_device, channels=1, dtype="float32",
+                                    samplerate=sample_rate_hz)
+            sd.check_output_settings(device=output_device, channels=1, dtype="float32",
+                                     samplerate=sample_rate_hz)
+            self._stream = sd.Stream(samplerate=sample_rate_hz, blocksize=self.block_samples,
+                                     device=device, channels=1, dtype="float32",
+                                     latency="low", callback=self._callback)
+            self._stream.start()
+        except (ValueError, sd.PortAudioError) as exc:
+            raise AudioError(f"no full-duplex audio at {sample_rate_hz} Hz on input "
+                             f"{input_device or 'default'} / output {output_device or 'default'}"
+                             f": {exc}") from exc
+        if canceller is not None:
+            latency_s = sum(self._stream.latency)  # input + output, as PortAudio reports them
+            canceller.set_delay_ms(round(latency_s * 1000))
+
+    def _callback(self, indata: np.ndarray, outdata: np.ndarray, frames: int, time_info: Any,
+                  status: Any) -> None:
+        if status:
+            log.debug("duplex audio status: %s", status)
+        played, _ = self._pull(frames)
+        outdata[:, 0] = played
+        if self.canceller is not None:
+            self.canceller.far_end(played, self.sample_rate_hz)
+        near = self._to_pipeline.resample_chunk(indata[:, 0].copy())
+        if self.canceller is not None and near.size:
+            near = self.canceller.process(near)
+        target = self._on_audio
+        if target is not None and near.size:
+            target(near)
+
+    def start(self, on_audio: Callable[[np.ndarray], None]) -> None:
+        """Hand the microphone's audio to ``on_audio`` from now on."""
+        self._on_audio = on_audio
+
+    def close(self) -> None:
+        """Stop both directions and release the canceller."""
+        super().close()
+        self._stream.close()
+        if self.canceller is not None:
+            self.canceller.close()
