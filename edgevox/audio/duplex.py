@@ -16,41 +16,70 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from edgevox.audio import SAMPLE_RATE_HZ
-from edgevox.audio.echo import RESAMPLER_QUALITY
+from edgevox.audio.echo import RESAMPLER_QUALITY, EchoCanceller
 from edgevox.audio.sink import DEFAULT_MAX_QUEUED_MS, QueuedSink, import_sounddevice
 from edgevox.errors import AudioError
-
-if TYPE_CHECKING:
-    from edgevox.audio.echo import EchoCanceller
 
 log = logging.getLogger(__name__)
 
 
-class DuplexDevice(QueuedSink):
-    """The agent's speaker (a :class:`~edgevox.audio.sink.QueuedSink`) and its microphone, on
-    one PortAudio duplex stream.
+class DuplexSink(QueuedSink):
+    """A speaker whose output and a microphone whose input are exchanged block for block, on
+    one clock: each block played is handed to the echo canceller as its far end at the moment
+    the block captured beside it is cleaned.
 
-    The stream plays from the moment it opens; what the microphone hears goes nowhere until
-    :meth:`start` names where: 16 kHz mono float32 blocks, echo-cancelled when a ``canceller``
-    is given. That target runs on the audio callback and must not block (the agent's
-    ``feed_audio`` does not).
+    Playback runs from the start; what the microphone hears goes nowhere until :meth:`start`
+    names where: 16 kHz mono float32 blocks, echo-cancelled when a ``canceller`` is given. That
+    target runs on the device's clock (an audio callback) and must not block (the agent's
+    ``feed_audio`` does not). Subclasses drive :meth:`_exchange` from their clock.
     """
+
+    def __init__(self, sample_rate_hz: int, *, canceller: EchoCanceller | None = None,
+                 block_ms: int = 20, max_queued_ms: int = DEFAULT_MAX_QUEUED_MS) -> None:
+        super().__init__(sample_rate_hz, block_ms, max_queued_ms)
+        self.canceller = canceller
+        self._on_audio: Callable[[np.ndarray], None] | None = None
+
+    def start(self, on_audio: Callable[[np.ndarray], None]) -> None:
+        """Hand the microphone's audio to ``on_audio`` from now on."""
+        self._on_audio = on_audio
+
+    def _exchange(self, far: np.ndarray, far_rate_hz: int, near: np.ndarray) -> None:
+        """``far`` was just played and ``near`` (16 kHz) captured beside it: cancel the echo and
+        hand the microphone's audio on."""
+        if self.canceller is not None:
+            self.canceller.far_end(far, far_rate_hz)
+            if near.size:
+                near = self.canceller.process(near)
+        target = self._on_audio
+        if target is not None and near.size:
+            target(near)
+
+    def close(self) -> None:
+        """Stop playback and release the canceller."""
+        super().close()
+        if self.canceller is not None:
+            self.canceller.close()
+
+
+class DuplexDevice(DuplexSink):
+    """The agent's speaker and its microphone on one PortAudio duplex stream (see
+    :class:`DuplexSink`)."""
 
     def __init__(self, sample_rate_hz: int, *, canceller: EchoCanceller | None = None,
                  input_device: int | str | None = None,
                  output_device: int | str | None = None, block_ms: int = 20,
                  max_queued_ms: int = DEFAULT_MAX_QUEUED_MS) -> None:
-        super().__init__(sample_rate_hz, block_ms, max_queued_ms)
+        super().__init__(sample_rate_hz, canceller=canceller, block_ms=block_ms,
+                         max_queued_ms=max_queued_ms)
         import soxr
 
         sd = import_sounddevice()
-        self.canceller = canceller
-        self._on_audio: Callable[[np.ndarray], None] | None = None
         # The canceller's quality: HQ's streaming output comes in bursts up to 40 ms late.
         self._to_pipeline = soxr.ResampleStream(sample_rate_hz, SAMPLE_RATE_HZ, 1,
                                                 dtype="float32", quality=RESAMPLER_QUALITY)
@@ -78,22 +107,10 @@ class DuplexDevice(QueuedSink):
             log.debug("duplex audio status: %s", status)
         played, _ = self._pull(frames)
         outdata[:, 0] = played
-        if self.canceller is not None:
-            self.canceller.far_end(played, self.sample_rate_hz)
-        near = self._to_pipeline.resample_chunk(indata[:, 0].copy())
-        if self.canceller is not None and near.size:
-            near = self.canceller.process(near)
-        target = self._on_audio
-        if target is not None and near.size:
-            target(near)
-
-    def start(self, on_audio: Callable[[np.ndarray], None]) -> None:
-        """Hand the microphone's audio to ``on_audio`` from now on."""
-        self._on_audio = on_audio
+        self._exchange(played, self.sample_rate_hz,
+                       self._to_pipeline.resample_chunk(indata[:, 0].copy()))
 
     def close(self) -> None:
         """Stop both directions and release the canceller."""
         super().close()
         self._stream.close()
-        if self.canceller is not None:
-            self.canceller.close()

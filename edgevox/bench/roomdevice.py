@@ -1,9 +1,10 @@
 """A simulated full-duplex device: the agent's speaker and microphone inside a simulated room.
 
-:class:`RoomDevice` has the shape of :class:`~edgevox.audio.duplex.DuplexDevice` (a sink whose
-output is pulled block by block, with the captured audio handed on at the same moment), but its
-"callback" is a thread paced like a sound card, its speaker plays into a
-:class:`~edgevox.bench.room.RoomStream` and its microphone records from it. So the agent, its
+:class:`RoomDevice` is a :class:`~edgevox.audio.duplex.DuplexSink` like the real
+:class:`~edgevox.audio.duplex.DuplexDevice` (output pulled block by block, the captured audio
+echo-cancelled and handed on at the same moment), but its "callback" is a thread paced like a
+sound card, its speaker plays into a :class:`~edgevox.bench.room.RoomStream` and its
+microphone records from it. So the agent, its
 echo canceller and its barge-in policy run exactly as on a device, against a reply that echoes
 through a real room impulse response, with a real person's speech and noise on top.
 """
@@ -18,8 +19,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from edgevox.audio import SAMPLE_RATE_HZ
+from edgevox.audio.duplex import DuplexSink
 from edgevox.audio.echo import RESAMPLER_QUALITY
-from edgevox.audio.sink import DEFAULT_MAX_QUEUED_MS, QueuedSink
+from edgevox.audio.sink import DEFAULT_MAX_QUEUED_MS
 
 if TYPE_CHECKING:
     from edgevox.audio.echo import EchoCanceller
@@ -28,26 +30,26 @@ if TYPE_CHECKING:
 BLOCK_MS = 20
 
 
-class RoomDevice(QueuedSink):
+class RoomDevice(DuplexSink):
     """Speaker and microphone in a simulated room, on one clock paced like a sound card.
 
     ``use(stream)`` puts the device in a room (one per scenario); ``start(on_audio)`` begins
-    handing the captured, echo-cancelled 16 kHz audio on. ``mic_samples`` counts the samples
-    captured so far, the device's own clock, so scenarios time events on it.
+    handing the captured, echo-cancelled 16 kHz audio on (see
+    :class:`~edgevox.audio.duplex.DuplexSink`). ``mic_samples`` counts the samples captured so
+    far, the device's own clock, so scenarios time events on it.
     """
 
     def __init__(self, sample_rate_hz: int, *, canceller: EchoCanceller | None = None,
                  realtime: bool = True, max_queued_ms: int = DEFAULT_MAX_QUEUED_MS) -> None:
         import soxr
 
-        super().__init__(sample_rate_hz, BLOCK_MS, max_queued_ms)
-        self.canceller = canceller
+        super().__init__(sample_rate_hz, canceller=canceller, block_ms=BLOCK_MS,
+                         max_queued_ms=max_queued_ms)
         self.realtime = realtime
         self.mic_samples = 0
         self._to_room = soxr.ResampleStream(sample_rate_hz, SAMPLE_RATE_HZ, 1, dtype="float32",
                                               quality=RESAMPLER_QUALITY)
         self._room: RoomStream | None = None
-        self._on_audio: Callable[[np.ndarray], None] | None = None
         self._room_lock = threading.Lock()
         self._running = threading.Event()
         self._thread = threading.Thread(target=self._run, name="edgevox-room-device",
@@ -60,7 +62,7 @@ class RoomDevice(QueuedSink):
             self.mic_samples = 0
 
     def start(self, on_audio: Callable[[np.ndarray], None]) -> None:
-        self._on_audio = on_audio
+        super().start(on_audio)
         self._running.set()
         self._thread.start()
 
@@ -78,19 +80,13 @@ class RoomDevice(QueuedSink):
                     room.play(far)
                     mic = room.capture(mic_block)
                 self.mic_samples += mic.size
-            if self.canceller is not None:
-                self.canceller.far_end(far, SAMPLE_RATE_HZ)
-                mic = self.canceller.process(mic)
-            if self._on_audio is not None:
-                self._on_audio(mic)
+            self._exchange(far, SAMPLE_RATE_HZ, mic)
             if self.realtime:
                 next_t += BLOCK_MS / 1000
                 time.sleep(max(0.0, next_t - time.monotonic()))
 
     def close(self) -> None:
-        super().close()
         self._running.clear()
         if self._thread.is_alive():
             self._thread.join(timeout=1.0)
-        if self.canceller is not None:
-            self.canceller.close()
+        super().close()

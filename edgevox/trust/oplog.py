@@ -150,10 +150,8 @@ def record_from_events(events: Sequence[Event], models: Mapping[str, str]) -> di
         ) if isinstance(value, (int, float))},
         "interrupted": timeline.interrupted,
         "tool_calls": [_tool_call(span) for span in timeline.tool_spans()],
-        "errors": [{"stage": _optional_str(e.stage), "message": str(e.message),
-                    "at_ms": _ms(event.t - start.t)}
-                   for event, e in ((ev, Error.of(ev)) for ev in timeline.events
-                                    if ev.type == "error")],
+        "errors": [_error(event, start.t) for event in timeline.events
+                   if event.type == "error"],
     }
     transcript = timeline.transcript
     if transcript is not None:
@@ -165,6 +163,12 @@ def record_from_events(events: Sequence[Event], models: Mapping[str, str]) -> di
 
 def _optional_str(value: object) -> str | None:
     return None if value is None else str(value)
+
+
+def _error(event: Event, start_t: float) -> dict[str, Any]:
+    error = Error.of(event)
+    return {"stage": _optional_str(error.stage), "message": str(error.message),
+            "at_ms": _ms(event.t - start_t)}
 
 
 def _tool_call(span: ToolSpan) -> dict[str, Any]:

@@ -175,4 +175,7 @@ def speak_text(
             yield from chunker.feed(token)
         yield from chunker.flush()
 
-    return speak(ready_clauses(), synthesizer, sink, wait=wait)
+    timings = speak(ready_clauses(), synthesizer, sink, wait=wait)
+    if timings.stopped:
+        chunker.flush()  # forget the rest of this utterance: a reused chunker starts clean
+    return timings
