@@ -23,7 +23,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from edgevox.bench.runner import edit_distance, normalise
+from edgevox.bench.scoring import edit_distance, normalise
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TARGET_WER = 0.10

@@ -234,3 +234,39 @@ def test_compare_prints_medians_and_deltas(asr_report, tmp_path, capsys):
     args = parser.parse_args(["bench", "--compare", str(a), str(REPO_ROOT / "pyproject.toml")])
     with pytest.raises(ConfigError, match="not a JSON bench report"):
         args.func(args)
+
+
+# --------------------------------------------------------------------------------------------
+# the room case: the real agent on a loudspeaker in the simulated rooms
+
+
+@pytest.mark.models
+@pytest.mark.slow
+def test_room_case_never_hears_the_agent_itself_and_reports_every_figure(model_dir, eval_dir):
+    pytest.importorskip("pyroomacoustics", reason="the room simulator needs pyroomacoustics")
+    for model_id in ("vietasr-streaming-ctc", "silero-vad", "smart-turn-v3.2",
+                     "qwen2.5-coder-1.5b-q4km", "piper-en_US-joe-medium"):
+        model_dir(model_id)
+    config = load_config(profile="x86", environ={})
+    plan = replace(make_plan(cases=["room"]), room_replies=4)  # echo-only in each room, a barge-in
+    store = ModelStore()
+    raw = run_bench(config, plan, audio_dir=eval_dir / "asr-cv-vi-dev", store=store)
+    report = build_report(raw, config, plan, command=command_line(["--only", "room"]),
+                          argv=["test"], store=store)
+    validate(report)
+    case = report["cases"]["room"]
+    assert case["ok"], case["error"]
+    metrics = report["metrics"]
+    for prefix in ("room.", "room.no_aec."):  # the agent's own voice is never a turn
+        assert metrics[prefix + "echo_turns"]["median"] == 0, case["info"]["conditions"]
+        assert metrics[prefix + "echo_tool_calls"]["median"] == 0
+        assert metrics[prefix + "false_barge_in_rate"]["median"] == 0
+    assert metrics["room.erle_db"]["n"] == 3 and metrics["room.erle_db"]["median"] >= 25
+    assert metrics["room.clean_wer"]["median"] < 0.3  # the clips themselves are understood
+    for name in ("room.barge_in_detect_rate", "room.double_talk_wer", "room.aec_rtf"):
+        assert name in metrics
+    rows = case["info"]["conditions"]["aec"]
+    assert [r["kind"] for r in rows] == ["echo_only", "barge_in", "echo_only", "echo_only"]
+    page = render_markdown(report)
+    assert "## Room (simulated loudspeaker and microphone)" in page
+    assert "| aec | kiosk_hall | 2 |" in page

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 import wave
 from pathlib import Path
 
@@ -24,6 +25,7 @@ import pytest
 
 from edgevox.audio import SAMPLE_RATE_HZ
 from edgevox.audio.echo import INSTALL_HINT, LATENCY_MS, erle_db, load_echo_canceller
+from edgevox.audio.source import read_wav
 from edgevox.errors import AudioError
 
 VOICE_ID = "piper-en_US-joe-medium"
@@ -223,7 +225,7 @@ def test_the_user_words_over_the_reply_are_recognised(rtc, reply, eval_dir, mode
     reply. When the reply plays over every word it takes more (0.31 here), though far fewer
     than the echo alone drowns (0.72)."""
     from edgevox.asr import load_recognizer
-    from edgevox.bench.runner import word_error_rate
+    from edgevox.bench.scoring import word_error_rate
 
     recognizer = load_recognizer("wenet_ctc", model_dir("vietasr-streaming-ctc"), num_threads=2)
 
@@ -321,3 +323,29 @@ def test_stereo_and_a_closed_canceller_are_refused(rtc) -> None:
     canceller.close()
     with pytest.raises(RuntimeError, match="closed"):
         canceller.process(np.zeros(320, dtype=np.float32))
+
+
+def test_the_simulated_device_keeps_its_far_end_in_step_after_idling(eval_dir):
+    """Regression: a device that idled before entering its room handed the canceller a far end
+    a few samples behind what the room played, and the echo came through (ERLE about 8 dB)."""
+    pytest.importorskip("pyroomacoustics")
+    from edgevox.bench.room import ROOMS, RoomStream
+    from edgevox.bench.roomdevice import RoomDevice
+
+    reply, _ = read_wav(eval_dir / "asr-cv-vi-dev" / "common_voice_vi_23676734.wav")
+    device = RoomDevice(SAMPLE_RATE_HZ, canceller=load_echo_canceller())
+    device.start(lambda block: None)
+    try:
+        time.sleep(0.5)  # idle first, as between scenarios
+        stream = RoomStream(ROOMS["kiosk_hall"], reply, noise_snr_db=None)
+        device.use(stream)
+        device.play(reply)
+        assert device.wait(timeout_s=30)
+        time.sleep(0.5)
+        recorded, heard = stream.recorded(), device.heard()
+    finally:
+        device.close()
+    lag = LATENCY_MS * SAMPLE_RATE_HZ // 1000
+    length = min(recorded.mic.size, heard.size - lag)
+    mask = recorded.far_end_only[:length]
+    assert erle_db(recorded.mic[:length][mask], heard[lag:lag + length][mask]) >= 25.0

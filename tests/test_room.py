@@ -235,3 +235,31 @@ def test_bad_input_is_refused_with_a_reason(user, reply) -> None:
         render(room, reply, user=user, user_start_s=-0.1)
     with pytest.raises(ValueError, match="positive"):
         RoomStream(room, reply).capture(0)
+
+
+def test_exchange_hands_back_what_the_loudspeaker_played_silence_included(reply) -> None:
+    stream = RoomStream(ROOMS["small_office"], reply)
+    stream.play(reply[:200])
+    played, mic = stream.exchange(320)  # the queue runs dry after 200 samples
+    np.testing.assert_array_equal(played[:200], reply[:200].astype(np.float32))
+    assert not played[200:].any() and mic.shape == (320,)
+    stream.play(reply[200:520])
+    played, _ = stream.exchange(320)
+    np.testing.assert_array_equal(played, reply[200:520].astype(np.float32))
+    np.testing.assert_array_equal(stream.recorded().played[:520],
+                                  np.concatenate([reply[:200], np.zeros(120), reply[200:400]]))
+
+
+def test_a_person_timed_from_playback_starts_after_the_first_played_sample(user, reply) -> None:
+    stream = RoomStream(ROOMS["living_room"], reply, user=user, user_start_s=0.5,
+                        user_after_playback=True)
+    assert stream.user_end_sample is None  # nothing has played: the person has not started
+    idle = stream.capture(SAMPLE_RATE_HZ)  # a second of nothing before the reply
+    assert not idle.any()
+    stream.play(reply)
+    stream.capture(3 * SAMPLE_RATE_HZ)
+    recorded = stream.recorded()
+    offline = render(ROOMS["living_room"], reply, user=user, user_start_s=0.5)
+    assert recorded.user_onset_sample == offline.user_onset_sample + SAMPLE_RATE_HZ
+    assert not recorded.user[:int(1.5 * SAMPLE_RATE_HZ)].any()
+    assert stream.user_end_sample is not None and stream.user_end_sample > 4 * SAMPLE_RATE_HZ

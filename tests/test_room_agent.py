@@ -6,11 +6,10 @@ hears that echo plus noise and a real person (a Common Voice clip) speaking over
 after it; the real VAD, streaming ASR and the half-duplex floor policy decide. The joe voice
 stands in for a Vietnamese one (none can be fetched here).
 
-Not here yet, open work of issue 14: full duplex in these rooms. The canceller's output still
-carries, now and then, residual echo loud enough to become a false barge-in or a turn from the
-agent's own voice (it did in some runs of every room), and a person speaking at or below the
-echo's level is suppressed during double talk. Until that passes, a loudspeaker means half
-duplex by default, which this file checks.
+Full duplex in these rooms is measured by ``edgevox bench --case room`` (and its test in
+test_bench.py): with the canceller the agent no longer hears itself there, but a person speaking
+at or below the echo's level is suppressed during double talk, so barge-in is rarely detected.
+Until that passes, a loudspeaker means half duplex by default, which this file checks.
 """
 
 from __future__ import annotations

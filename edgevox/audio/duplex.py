@@ -49,9 +49,9 @@ class DuplexSink(QueuedSink):
         """Hand the microphone's audio to ``on_audio`` from now on."""
         self._on_audio = on_audio
 
-    def _exchange(self, far: np.ndarray, far_rate_hz: int, near: np.ndarray) -> None:
-        """``far`` was just played and ``near`` (16 kHz) captured beside it: cancel the echo and
-        hand the microphone's audio on."""
+    def _exchange(self, far: np.ndarray, far_rate_hz: int, near: np.ndarray) -> np.ndarray:
+        """``far`` was just played and ``near`` (16 kHz) captured beside it: cancel the echo,
+        hand the microphone's audio on, and return it."""
         if self.canceller is not None:
             self.canceller.far_end(far, far_rate_hz)
             if near.size:
@@ -59,6 +59,7 @@ class DuplexSink(QueuedSink):
         target = self._on_audio
         if target is not None and near.size:
             target(near)
+        return near
 
     def close(self) -> None:
         """Stop playback and release the canceller."""

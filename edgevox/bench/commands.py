@@ -7,6 +7,7 @@ it runs.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -29,11 +30,14 @@ def add_commands(subparsers) -> None:
                    help="where the report files go (default: ./bench-results)")
     p.add_argument("--compare", nargs=2, type=Path, metavar=("A.json", "B.json"),
                    help="print two reports' medians side by side with deltas; runs nothing")
-    p.add_argument("--audio-dir", type=Path, metavar="DIR",
-                   help="WAV recordings to use (with manifest.jsonl for WER); default: the eval "
-                        "corpus at $EDGEVOX_EVAL_DIR or ../shared/eval")
-    p.add_argument("--only", metavar="CASES",
-                   help="comma-separated subset of the cases asr,llm,tts,agent")
+    p.add_argument("--audio-dir", "--clips", dest="audio_dir", type=Path, metavar="DIR",
+                   help="WAV recordings to use (with manifest.jsonl for WER); the room case "
+                        "speaks them over its replies; default: the eval corpus at "
+                        "$EDGEVOX_EVAL_DIR or ../shared/eval")
+    p.add_argument("--only", "--case", dest="only", metavar="CASES",
+                   help="comma-separated subset of the cases asr,llm,tts,agent,room")
+    p.add_argument("--json", action="store_true",
+                   help="print the JSON report instead of the Markdown one (both are written)")
     p.set_defaults(func=cmd_bench)
 
 
@@ -85,7 +89,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
                           command=command_line(_reproducing_args(args, config.profile)),
                           argv=sys.argv, store=store)
     paths = write_outputs(report, args.out, default_stem(config.profile, plan.quick))
-    print(render_markdown(report), end="")
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False, indent=2))
+    else:
+        print(render_markdown(report), end="")
     progress("wrote " + ", ".join(str(p) for p in paths))
     return 0 if all(case["ok"] for case in report["cases"].values()) else 1
 

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from edgevox import __version__
-from edgevox.bench.metrics import BREAKDOWN_PARTS, CASES, METRICS, TARGETS
+from edgevox.bench.metrics import AT_LEAST, BREAKDOWN_PARTS, CASES, METRICS, TARGETS
 from edgevox.errors import ConfigError
 
 SCHEMA = "bench-report.v1"
@@ -178,7 +178,8 @@ def build_report(raw: dict[str, Any], config, plan, *, command: str, argv: Seque
             "quick": plan.quick, "runs": plan.runs, "warmup": plan.warmup,
             "cases": list(plan.cases), "skipped_cases": [c for c in CASES if c not in plan.cases],
             "inputs": {"asr_clips": plan.asr_clips, "agent_clips": plan.agent_clips,
-                       "llm_requests": plan.llm_requests, "tts_paragraphs": plan.tts_paragraphs},
+                       "llm_requests": plan.llm_requests, "tts_paragraphs": plan.tts_paragraphs,
+                       "room_replies": plan.room_replies},
             "audio_from": raw["clips_from"],
             "threads": {"asr": config.asr.num_threads, "llm": config.llm.n_threads,
                         "tts": config.tts.num_threads},
@@ -206,9 +207,11 @@ def evaluate_targets(metrics: dict[str, dict[str, Any]]) -> list[dict[str, Any]]
     out = []
     for name, limit in TARGETS:
         value = metrics[name]["median"] if name in metrics else None
-        met = None if value is None else value <= limit
+        at_least = name in AT_LEAST
+        met = None if value is None else (value >= limit if at_least else value <= limit)
         out.append({"metric": name, "limit": limit, "unit": METRICS[name][0], "value": value,
-                    "met": met, "miss_by": None if value is None or met else value - limit})
+                    "met": met, "at_least": at_least,
+                    "miss_by": None if value is None or met else abs(value - limit)})
     return out
 
 
@@ -265,15 +268,16 @@ def format_value(value: float | None, unit: str) -> str:
 
 def _target_line(target: dict[str, Any]) -> str:
     unit = target["unit"]
-    limit = format_value(target["limit"], unit)
+    limit = (">= " if target.get("at_least") else "<= ") + format_value(target["limit"], unit)
     if target["value"] is None:
-        return f"| {target['metric']} | <= {limit} | - | not measured |"
+        return f"| {target['metric']} | {limit} | - | not measured |"
     value = format_value(target["value"], unit)
     if target["met"]:
-        return f"| {target['metric']} | <= {limit} | {value} | met |"
-    over = target["miss_by"] / target["limit"] * 100
-    return (f"| {target['metric']} | <= {limit} | {value} | **missed** by "
-            f"{format_value(target['miss_by'], unit)} (+{over:.0f}%) |")
+        return f"| {target['metric']} | {limit} | {value} | met |"
+    share = (f" ({target['miss_by'] / abs(target['limit']) * 100:.0f}%)" if target["limit"]
+             else "")
+    return (f"| {target['metric']} | {limit} | {value} | **missed** by "
+            f"{format_value(target['miss_by'], unit)}{share} |")
 
 
 def render_markdown(report: dict[str, Any], chart_name: str | None = None) -> str:
@@ -318,6 +322,7 @@ def render_markdown(report: dict[str, Any], chart_name: str | None = None) -> st
                    f"{METRICS.get(name, ('', ''))[1]} |")
     out += _breakdown_section(metrics, chart_name)
     out += _cases_section(report)
+    out += _room_section(report)
     out += _turns_section(report["turns"])
     out += _protocol_section(report)
     return "\n".join(out) + "\n"
@@ -377,11 +382,40 @@ def _case_notes(case: str, info: dict[str, Any]) -> str:
                 f"{info.get('gen_sample_tokens')} tokens")
     if case == "tts":
         return f"voice language {info.get('language')}, {info.get('sample_rate_hz')} Hz"
+    if case == "room":
+        kinds = ", ".join(f"{n} {k.replace('_', '-')}" for k, n in info.get("kinds", {}).items())
+        return (f"{info.get('replies_per_condition', 0)} replies per condition ({kinds}) in "
+                f"{len(info.get('rooms', []))} rooms; English stand-in voice")
     if case == "agent":
         return (f"{len(info.get('clips', []))} clips per pass, "
                 f"{info.get('turns_without_reply', 0)} turns without a reply, "
                 f"{info.get('turns_resumed', 0)} resumed after a pause")
     return ""
+
+
+def _room_section(report: dict[str, Any]) -> list[str]:
+    """Per condition and room: what the simulated replies ran into (docs/benchmarks.md)."""
+    room = report["cases"].get("room")
+    conditions = (room or {}).get("info", {}).get("conditions", {})
+    if not conditions:
+        return []
+    out = ["", "## Room (simulated loudspeaker and microphone)", "",
+           "| condition | room | replies | false barge-ins | barge-ins detected | "
+           "backchannels passed | echo turns (tool calls) |", "|---|---|---|---|---|---|---|"]
+    for condition, rows in conditions.items():
+        for name in sorted({r["room"] for r in rows}):
+            mine = [r for r in rows if r["room"] == name]
+
+            def count(kind: str, key: str, rows: list = mine) -> str:
+                of = [r for r in rows if r["kind"] == kind]
+                return f"{sum(bool(r.get(key)) for r in of)}/{len(of)}"
+
+            false = sum(bool(r.get("false_barge_in")) for r in mine)
+            out.append(f"| {condition} | {name} | {len(mine)} | {false} | "
+                       f"{count('barge_in', 'detected')} | {count('backchannel', 'passed')} | "
+                       f"{sum(r['echo_turns'] for r in mine)} "
+                       f"({sum(r['echo_tool_calls'] for r in mine)}) |")
+    return out
 
 
 def _turns_section(turns: list[dict[str, Any]]) -> list[str]:

@@ -258,7 +258,10 @@ class RoomStream:
     def __init__(self, room: Room, calibration: np.ndarray, *, user: np.ndarray | None = None,
                  user_start_s: float = 0.0, noise_snr_db: float | None = None, seed: int = 0,
                  echo_dbfs: float = DEFAULT_ECHO_DBFS, user_dbfs: float = DEFAULT_USER_DBFS,
-                 ) -> None:
+                 user_after_playback: bool = False) -> None:
+        """``user_after_playback``: ``user_start_s`` counts from the first sample the loudspeaker
+        plays rather than from the stream's start, so a person can speak a set time into a
+        reply whose start the caller cannot know (the agent's TTS decides it)."""
         from scipy.signal import fftconvolve
 
         room_paths = paths(room)
@@ -268,11 +271,20 @@ class RoomStream:
                                   echo_dbfs)
         self._near = _NearEnd(room, room_paths, user, user_start_s, user_dbfs, noise_snr_db,
                               echo_dbfs, seed)
+        self._user_waits_for_playback = user_after_playback
         self._queue: deque[np.ndarray] = deque()
         self._tail = np.zeros(self._rir.size - 1)
         self._position = 0
         self._record: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
         self._lock = threading.Lock()
+
+    @property
+    def user_end_sample(self) -> int | None:
+        """The mic sample after the user's speech and its reverberant tail; None without a user
+        or while the user waits for playback to start."""
+        if self._near.onset is None or self._user_waits_for_playback:
+            return None
+        return self._near.end
 
     def play(self, block: np.ndarray) -> None:
         """Queue ``block`` (16 kHz mono) for the loudspeaker, after what is already queued."""
@@ -293,10 +305,21 @@ class RoomStream:
 
     def capture(self, n: int) -> np.ndarray:
         """The next ``n`` mic samples (float32): echo + the user's speech + noise."""
+        return self.exchange(n)[1]
+
+    def exchange(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """What the loudspeaker played during the next ``n`` mic samples, and those samples.
+
+        A device's echo canceller needs the former exactly: the loudspeaker plays silence
+        wherever its queue ran dry, and a far end that skips those gaps drifts from the echo.
+        """
         if n <= 0:
             raise ValueError(f"capture needs a positive number of samples, got {n}")
         with self._lock:
             played = self._take(n)
+            if self._user_waits_for_playback and played.any():
+                self._near.delay(self._position + int(np.argmax(played != 0)))
+                self._user_waits_for_playback = False
             echo = np.zeros(n + self._tail.size)
             echo[:self._tail.size] = self._tail
             if played.any():
@@ -304,10 +327,12 @@ class RoomStream:
             self._tail = echo[n:]
             echo = echo[:n]
             user, noise = self._near.read(self._position, n)
+            if self._user_waits_for_playback:  # the person has not begun: nothing has played
+                user = np.zeros(n)
             self._position += n
             self._record.append((echo, user, noise, played))
-        mic: np.ndarray = (echo + user + noise).astype(np.float32)
-        return mic
+        mic = (echo + user + noise).astype(np.float32)
+        return played.astype(np.float32), mic
 
     def recorded(self) -> Rendering:
         """Everything captured so far, with its parts and ground truth, as :func:`render` gives."""
@@ -384,6 +409,12 @@ class _NearEnd:
             reference_dbfs = user_dbfs
         self._noise = (None if noise_snr_db is None
                        else _Noise(room.noise_kind, seed, reference_dbfs - noise_snr_db))
+
+    def delay(self, samples: int) -> None:
+        """Start the user ``samples`` later (before any of the user has been read)."""
+        self.start += samples
+        if self.onset is not None:
+            self.onset += samples
 
     @property
     def end(self) -> int:

@@ -47,6 +47,9 @@ class RoomDevice(DuplexSink):
                          max_queued_ms=max_queued_ms)
         self.realtime = realtime
         self.mic_samples = 0
+        self.failure: Exception | None = None
+        """Why the device stopped, if it did (a room that could not be rendered)."""
+        self._heard: list[np.ndarray] = []
         self._to_room = soxr.ResampleStream(sample_rate_hz, SAMPLE_RATE_HZ, 1, dtype="float32",
                                               quality=RESAMPLER_QUALITY)
         self._room: RoomStream | None = None
@@ -60,6 +63,14 @@ class RoomDevice(DuplexSink):
         with self._room_lock:
             self._room = room
             self.mic_samples = 0
+            self._heard = []
+
+    def heard(self) -> np.ndarray:
+        """What the device handed on (echo-cancelled when it has a canceller) since :meth:`use`,
+        block for block beside the stream's :meth:`~edgevox.bench.room.RoomStream.recorded`
+        microphone signal (and, with a canceller, its latency behind it)."""
+        with self._room_lock:
+            return np.concatenate(self._heard) if self._heard else np.zeros(0, np.float32)
 
     def start(self, on_audio: Callable[[np.ndarray], None]) -> None:
         super().start(on_audio)
@@ -67,20 +78,27 @@ class RoomDevice(DuplexSink):
         self._thread.start()
 
     def _run(self) -> None:
+        try:
+            self._clock()
+        except Exception as exc:  # a bad scenario: no more blocks; whoever waits must hear why
+            self.failure = exc
+            raise
+
+    def _clock(self) -> None:
         mic_block = SAMPLE_RATE_HZ * BLOCK_MS // 1000
         next_t = time.monotonic()
         while self._running.is_set():
             played, _ = self._pull(self.block_samples)
             far = self._to_room.resample_chunk(played)
-            with self._room_lock:
+            with self._room_lock:  # a block captured and handed on belong to the same room
                 room = self._room
-                if room is None:
-                    mic = np.zeros(mic_block, dtype=np.float32)
+                if room is None:  # no room, no sound: the far end stays in step with the mic
+                    far = mic = np.zeros(mic_block, dtype=np.float32)
                 else:
                     room.play(far)
-                    mic = room.capture(mic_block)
+                    far, mic = room.exchange(mic_block)  # the far end as the room played it
                 self.mic_samples += mic.size
-            self._exchange(far, SAMPLE_RATE_HZ, mic)
+                self._heard.append(self._exchange(far, SAMPLE_RATE_HZ, mic))
             if self.realtime:
                 next_t += BLOCK_MS / 1000
                 time.sleep(max(0.0, next_t - time.monotonic()))

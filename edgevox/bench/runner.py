@@ -22,13 +22,13 @@ import subprocess
 import sys
 import tempfile
 import time
-import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from edgevox.bench.metrics import BREAKDOWN, CASES
+from edgevox.bench.scoring import word_error_rate
 from edgevox.catalog import ModelStore
 from edgevox.config import Config
 from edgevox.errors import AudioError, ConfigError, EdgevoxError, ModelError
@@ -103,14 +103,18 @@ class Plan:
     """Recordings per agent pass, each one spoken turn fed at real-time pace."""
     llm_requests: int = len(REQUESTS_VI)
     tts_paragraphs: int = len(PARAGRAPHS)
+    room_replies: int = 60
+    """Simulated replies per echo condition in the ``room`` case (one pass, see
+    :mod:`edgevox.bench.roomcase`)."""
 
 
 FULL = Plan()
 # Quick: fewer inputs and passes, and no LLM-only process: loading the LLM and evaluating its
 # prompt prefix is the largest fixed cost, so it is paid once (in the agent process, which then
 # also takes the LLM throughput samples).
-QUICK = Plan(quick=True, runs=2, warmup=1, cases=("asr", "tts", "agent"), asr_clips=8,
-             agent_clips=2, llm_requests=2, tts_paragraphs=2)
+QUICK = Plan(quick=True, runs=2, warmup=1, cases=("asr", "tts", "agent", "room"), asr_clips=8,
+             agent_clips=2, llm_requests=2, tts_paragraphs=2, room_replies=12)
+ROOM_SEED = 14
 
 
 def make_plan(quick: bool = False, runs: int | None = None, warmup: int | None = None,
@@ -250,33 +254,7 @@ def choose_voice(config: Config, store: ModelStore, work_dir: Path) -> VoiceChoi
 
 
 # --------------------------------------------------------------------------------------------
-# Scoring helpers (shared with bench/asr_wer.py and bench/tts_latency.py)
-
-
-def normalise(text: str) -> list[str]:
-    """Words for WER: Unicode NFC, lower case, punctuation removed."""
-    text = unicodedata.normalize("NFC", text).lower()
-    kept = "".join(c if (c.isalnum() or c.isspace()) else " " for c in text)
-    return kept.split()
-
-
-def edit_distance(ref: list[str], hyp: list[str]) -> int:
-    row = list(range(len(hyp) + 1))
-    for i, r in enumerate(ref, 1):
-        previous, row[0] = row[0], i
-        for j, h in enumerate(hyp, 1):
-            previous, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, previous + (r != h))
-    return row[-1]
-
-
-def word_error_rate(references: Iterable[str], hypotheses: Iterable[str]) -> float:
-    """Corpus WER: word edits summed over all pairs / reference words."""
-    errors = words = 0
-    for ref, hyp in zip(references, hypotheses, strict=True):
-        ref_words = normalise(ref)
-        errors += edit_distance(ref_words, normalise(hyp))
-        words += len(ref_words)
-    return errors / words if words else 0.0
+# Speaking
 
 
 def speak_all(synth, paragraphs: Sequence[str] = PARAGRAPHS, max_clause_chars: int = 120,
@@ -336,12 +314,12 @@ class CaseOutcome:
 def _preflight(config: Config, store: ModelStore, cases: Sequence[str]) -> None:
     """Fail before any process starts when a model a case needs is not installed."""
     needed = []
-    if {"asr", "agent"} & set(cases):
+    if {"asr", "agent", "room"} & set(cases):
         needed += [config.asr.model] + ([config.vad.model] if config.vad.backend == "silero"
                                         else [])
         if config.turn.smart_turn == "on":
             needed.append(config.turn.model)
-    if {"llm", "agent"} & set(cases):
+    if {"llm", "agent", "room"} & set(cases):
         needed.append(config.llm.model)
     for model_id in dict.fromkeys(needed):
         store.path(model_id)
@@ -356,7 +334,7 @@ def run_bench(config: Config, plan: Plan, *, audio_dir: Path | None = None,
     say = progress or log.info
     _preflight(config, store, plan.cases)
     clips, clips_from = ([], None)
-    if {"asr", "agent"} & set(plan.cases):
+    if {"asr", "agent", "room"} & set(plan.cases):
         clips, clips_from = find_clips(audio_dir, store)
     started = time.time()
     load_start = os.getloadavg()
@@ -364,7 +342,7 @@ def run_bench(config: Config, plan: Plan, *, audio_dir: Path | None = None,
     with tempfile.TemporaryDirectory(prefix="edgevox-bench-") as tmp:
         work_dir = Path(tmp)
         voice = None
-        if {"tts", "agent"} & set(plan.cases):
+        if {"tts", "agent", "room"} & set(plan.cases):
             voice = choose_voice(config, store, work_dir)
         for case in plan.cases:
             spec = _case_spec(case, config, plan, clips, voice)
@@ -399,10 +377,18 @@ def _case_spec(case: str, config: Config, plan: Plan, clips: list[Clip],
     elif case == "tts":
         spec["paragraphs"] = list(PARAGRAPHS[: plan.tts_paragraphs])
         spec["voice"] = voice.path if voice else None
+    elif case == "room":
+        spec["clips"] = [{"path": str(c.path), "text": c.text} for c in clips]
+        spec["voice"] = voice.path if voice else None
+        spec["room_replies"] = plan.room_replies
+        spec["seed"] = ROOM_SEED
     return spec
 
 
 def _describe_case(case: str, spec: dict[str, Any], plan: Plan) -> str:
+    if case == "room":
+        return (f"{plan.room_replies} simulated replies x (echo canceller, half duplex), "
+                "one reply per room first to let the canceller learn it")
     inputs = {"asr": "clips", "agent": "clips", "llm": "requests", "tts": "paragraphs"}[case]
     extra = " + LLM throughput" if spec.get("llm_throughput") else ""
     return (f"{len(spec[inputs])} {inputs} x ({plan.warmup} warm-up + {plan.runs} measured "
@@ -635,7 +621,17 @@ def _case_agent(spec: dict[str, Any], config: Config, launched_at: float) -> dic
     return {"metrics": samples.metrics, "info": info, "turns": turns}
 
 
-_CASE_FUNCTIONS = {"asr": _case_asr, "llm": _case_llm, "tts": _case_tts, "agent": _case_agent}
+def _case_room(spec: dict[str, Any], config: Config, launched_at: float) -> dict[str, Any]:
+    from edgevox.bench.roomcase import run_case
+    from edgevox.runtime.build import build_synthesizer
+
+    store = ModelStore()
+    synth = build_synthesizer(config, store, voice=spec["voice"])
+    return run_case(spec, config, store, synth, say=lambda message: print(message, flush=True))
+
+
+_CASE_FUNCTIONS = {"asr": _case_asr, "llm": _case_llm, "tts": _case_tts, "agent": _case_agent,
+                   "room": _case_room}
 
 
 def child_main(argv: Sequence[str]) -> int:
