@@ -405,17 +405,19 @@ def _room_section(report: dict[str, Any]) -> list[str]:
     for condition, rows in conditions.items():
         for name in sorted({r["room"] for r in rows}):
             mine = [r for r in rows if r["room"] == name]
-
-            def count(kind: str, key: str, rows: list = mine) -> str:
-                of = [r for r in rows if r["kind"] == kind]
-                return f"{sum(bool(r.get(key)) for r in of)}/{len(of)}"
-
             false = sum(bool(r.get("false_barge_in")) for r in mine)
             out.append(f"| {condition} | {name} | {len(mine)} | {false} | "
-                       f"{count('barge_in', 'detected')} | {count('backchannel', 'passed')} | "
+                       f"{_of_kind(mine, 'barge_in', 'detected')} | "
+                       f"{_of_kind(mine, 'backchannel', 'passed')} | "
                        f"{sum(r['echo_turns'] for r in mine)} "
                        f"({sum(r['echo_tool_calls'] for r in mine)}) |")
     return out
+
+
+def _of_kind(rows: list[dict[str, Any]], kind: str, key: str) -> str:
+    """"k/n": of the ``kind`` scenarios among ``rows``, how many have ``key`` true."""
+    of = [r for r in rows if r["kind"] == kind]
+    return f"{sum(bool(r.get(key)) for r in of)}/{len(of)}"
 
 
 def _turns_section(turns: list[dict[str, Any]]) -> list[str]:

@@ -35,7 +35,7 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -113,11 +113,10 @@ def plan_scenarios(replies: int, clips: list[dict[str, Any]], rooms: Iterable[st
                             seed=seed * 10_000 + index, snr_db=SNRS_DB[index % len(SNRS_DB)])
         if kind != "echo_only":
             clip = next(clip_cycle)
-            scenario = Scenario(**{**asdict(scenario), "clip": clip["path"],
-                                   "clip_text": clip.get("text"),
-                                   "user_start_s": round(float(rng.uniform(*USER_START_S)), 3),
-                                   "segment_s": round(float(rng.uniform(*BACKCHANNEL_S)), 3)
-                                   if kind == "backchannel" else 0.0})
+            scenario = replace(scenario, clip=clip["path"], clip_text=clip.get("text"),
+                               user_start_s=round(float(rng.uniform(*USER_START_S)), 3),
+                               segment_s=round(float(rng.uniform(*BACKCHANNEL_S)), 3)
+                               if kind == "backchannel" else 0.0)
         per_room[room].append(scenario)
     return [s for name in rooms for s in per_room[name]]
 
@@ -158,7 +157,6 @@ def run_condition(condition: Condition, scenarios: list[Scenario], *, config, st
                   say: Callable[[str], None] = lambda message: None) -> dict[str, Any]:
     """Play every scenario on a fresh agent in ``condition``; one row per scenario."""
     from edgevox.audio.echo import load_echo_canceller
-    from edgevox.bench import room as rooms
     from edgevox.bench.roomdevice import RoomDevice
     from edgevox.runtime.build import build_agent
 
@@ -173,9 +171,9 @@ def run_condition(condition: Condition, scenarios: list[Scenario], *, config, st
         for room_name, group in itertools.groupby(scenarios, key=lambda s: s.room):
             warm_up = Scenario(room=room_name, kind="echo_only", reply=REPLIES_VI[-1], seed=99_999,
                                snr_db=SNRS_DB[0])
-            _play(agent, device, rooms, warm_up, calibration)
+            _play(agent, device, warm_up, calibration)
             for scenario in group:
-                rows.append(_play(agent, device, rooms, scenario, calibration))
+                rows.append(_play(agent, device, scenario, calibration))
                 say(f"room/{condition}: {len(rows)}/{len(scenarios)} {scenario.room} "
                     f"{scenario.kind}: {_outcome(rows[-1])}")
     cost = (canceller.busy_s / canceller.audio_s) if canceller and canceller.audio_s else None
@@ -190,27 +188,30 @@ def _speech_16k(synthesizer, text: str) -> np.ndarray:
                       dtype=np.float32)
 
 
-def _user_audio(scenario: Scenario, rooms) -> np.ndarray | None:
+def _user_audio(scenario: Scenario) -> np.ndarray | None:
     from edgevox.audio.source import read_wav
+    from edgevox.bench.room import voiced_segment
 
     if scenario.clip is None:
         return None
     audio, _ = read_wav(Path(scenario.clip))
     if scenario.kind == "backchannel":
-        return np.asarray(rooms.voiced_segment(audio, scenario.segment_s))
+        return np.asarray(voiced_segment(audio, scenario.segment_s))
     return np.asarray(audio, dtype=np.float32)
 
 
-def _play(agent, device, rooms, scenario: Scenario, calibration: np.ndarray) -> dict[str, Any]:
+def _play(agent, device, scenario: Scenario, calibration: np.ndarray) -> dict[str, Any]:
     """One reply in one room; the events it caused and the room's ground truth, scored."""
+    from edgevox.bench.room import ROOMS, RoomStream
+
     if not agent.wait_idle(timeout_s=SCENARIO_TIMEOUT_S):
         raise EdgevoxError("the agent did not become idle between room scenarios")
     agent.new_session()
-    room = rooms.ROOMS[scenario.room].moved_talker(scenario.seed % TALKER_POSITIONS)
-    user = _user_audio(scenario, rooms)
-    stream = rooms.RoomStream(room, calibration, user=user, user_start_s=scenario.user_start_s,
-                              noise_snr_db=scenario.snr_db, seed=scenario.seed,
-                              user_after_playback=True)
+    room = ROOMS[scenario.room].moved_talker(scenario.seed % TALKER_POSITIONS)
+    user = _user_audio(scenario)
+    stream = RoomStream(room, calibration, user=user, user_start_s=scenario.user_start_s,
+                        noise_snr_db=scenario.snr_db, seed=scenario.seed,
+                        user_after_playback=True)
     subscription = agent.subscribe(maxsize=100_000)
     device.use(stream)
     clock_t0 = time.monotonic()  # mic sample 0 of this stream, on the device's paced clock
@@ -225,8 +226,8 @@ def _play(agent, device, rooms, scenario: Scenario, calibration: np.ndarray) -> 
         raise EdgevoxError("the agent did not finish what a room scenario caused")
     subscription.close()
     events = list(subscription)
-    return _score(scenario, events, reply.turn_id, stream.recorded(), stream.user_end_sample,
-                  device.heard(), clock_t0, device.canceller)
+    return _score(scenario, events, reply.turn_id, stream, device.heard(), clock_t0,
+                  device.canceller)
 
 
 def _wait(device, done: Callable[[], bool], what: str) -> None:
@@ -240,20 +241,21 @@ def _wait(device, done: Callable[[], bool], what: str) -> None:
         time.sleep(0.05)
 
 
-def _score(scenario: Scenario, events: list[Event], reply_id: int, truth,
-           user_end: int | None, heard: np.ndarray, clock_t0: float,
-           canceller) -> dict[str, Any]:
+def _score(scenario: Scenario, events: list[Event], reply_id: int, stream, heard: np.ndarray,
+           clock_t0: float, canceller) -> dict[str, Any]:
     def mic_sample(t: float) -> int:
         return round((t - clock_t0) * SAMPLE_RATE_HZ)
+
+    truth, user_end = stream.recorded(), stream.user_end_sample
 
     row: dict[str, Any] = {"room": scenario.room, "kind": scenario.kind,
                            "snr_db": scenario.snr_db, "clip": scenario.clip and
                            Path(scenario.clip).name}
     barged = [e for e in events if e.type == "interrupted" and e.turn_id == reply_id
               and Interrupted.of(e).reason == "barge_in"]
-    row["interrupted"] = bool(barged)
-    row["interrupted_s"] = (round(mic_sample(barged[0].t) / SAMPLE_RATE_HZ, 3) if barged
-                            else None)
+    barged_at = mic_sample(barged[0].t) if barged else None  # the mic sample it happened at
+    row["interrupted"] = barged_at is not None
+    row["interrupted_s"] = None if barged_at is None else round(barged_at / SAMPLE_RATE_HZ, 3)
     onset = truth.user_onset_sample
     speech_turns = {e.turn_id: e for e in events
                     if e.type == "turn_queued" and e.data["source"] == "speech"}
@@ -279,10 +281,10 @@ def _score(scenario: Scenario, events: list[Event], reply_id: int, truth,
     row["echo_tool_calls"] = sum(1 for e in events if e.type == "tool_call"
                                  and e.turn_id in echo_turns)
     if scenario.kind == "barge_in":
-        detected = row["interrupted"] and onset is not None and mic_sample(barged[0].t) >= onset
+        detected = barged_at is not None and onset is not None and barged_at >= onset
         # The reply's last sample: what played up to the interruption and the block after it
         # (the answer that follows plays later, into the same stream).
-        cut = mic_sample(barged[0].t) + 2 * SAMPLE_RATE_HZ // 50 if barged else 0
+        cut = barged_at + 2 * SAMPLE_RATE_HZ // 50 if barged_at is not None else 0
         played = np.flatnonzero(truth.played[:max(0, cut)])
         stopped = int(played[-1]) + 1 if played.size else 0
         row["detected"] = bool(detected)
@@ -296,12 +298,16 @@ def _score(scenario: Scenario, events: list[Event], reply_id: int, truth,
     else:
         row["false_barge_in"] = row["interrupted"]
     if canceller is not None and scenario.kind == "echo_only":
-        row["erle_db"] = _erle(truth, heard, canceller.latency_ms)
+        erle = scenario_erle_db(truth, heard, canceller.latency_ms)
+        row["erle_db"] = None if erle is None else round(erle, 2)
     return row
 
 
-def _erle(truth, heard: np.ndarray, latency_ms: int) -> float | None:
-    """ERLE over the far-end-only samples, the canceller's output shifted back by its latency."""
+def scenario_erle_db(truth, heard: np.ndarray, latency_ms: int) -> float | None:
+    """ERLE of a device in a room: its microphone (``truth``, a
+    :class:`~edgevox.bench.room.Rendering`) against what it handed on (``heard``, the
+    canceller's output ``latency_ms`` late), over the far-end-only samples; None when there
+    are none."""
     from edgevox.audio.echo import erle_db
 
     lag = latency_ms * SAMPLE_RATE_HZ // 1000
@@ -311,7 +317,7 @@ def _erle(truth, heard: np.ndarray, latency_ms: int) -> float | None:
     mask = truth.far_end_only[:length]
     if not mask.any():
         return None
-    return round(erle_db(truth.mic[:length][mask], heard[lag:lag + length][mask]), 2)
+    return erle_db(truth.mic[:length][mask], heard[lag:lag + length][mask])
 
 
 def _outcome(row: dict[str, Any]) -> str:
