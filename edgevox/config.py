@@ -64,6 +64,11 @@ class BargeInConfig(_Section):
                           "only: with echo_cancellation = off the agent cannot hear it).")
     min_speech_ms: int = Field(400, ge=0, le=5000, description="Speech this long interrupts even "
                                "if it holds only backchannel words.")
+    pause_after_ms: int = Field(120, ge=30, le=2000, description="Speech this long over the "
+                                "reply pauses it while the agent judges it (echo, backchannel "
+                                "or barge-in); it resumes unless it was a barge-in.")
+    resume_after_ms: int = Field(600, ge=50, le=5000, description="A paused reply resumes after "
+                                 "this much silence when no turn came of the speech.")
     min_level_dbfs: float = Field(-55.0, ge=-100.0, le=0.0, description="While the agent is "
                                   "audible, quieter audio is the echo canceller's residue, not "
                                   "a person: it is silenced before the VAD.")

@@ -171,12 +171,18 @@ def live_audio(config: Config, synthesizer: Any) -> Iterator[tuple[Any, EchoMode
     from edgevox.audio.source import MicrophoneSource
 
     if synthesizer is not None and config.audio.echo_cancellation == "on":
-        device = _duplex_device(config, synthesizer.sample_rate_hz)  # fails in one line
         try:
-            yield device, echo_mode(config, loudspeaker=True, canceller=True), device.start
-        finally:
-            device.close()
-        return
+            device = _duplex_device(config, synthesizer.sample_rate_hz)
+        except EdgevoxError as exc:  # no duplex, no such rate, no canceller: still a working agent
+            print(f"warning: {exc}; going on half duplex (no barge-in)", file=sys.stderr)
+            audio = config.audio.model_copy(update={"echo_cancellation": "off"})
+            config = config.model_copy(update={"audio": audio})
+        else:
+            try:
+                yield device, echo_mode(config, loudspeaker=True, canceller=True), device.start
+            finally:
+                device.close()
+            return
     microphone = MicrophoneSource(config.audio.input_device)  # no device: fail before loading
     sink = TranscriptSink() if synthesizer is None else SoundDeviceSink(
         synthesizer.sample_rate_hz, device=config.audio.output_device)

@@ -33,6 +33,8 @@ EVENT_TYPES = (
     "final_transcript",
     "backchannel",
     "echo",
+    "paused",
+    "resumed",
     "turn_queued",
     "llm_first_token",
     "tool_call",
@@ -147,6 +149,25 @@ class Echo(Payload):
 
     TYPE: ClassVar[str] = "echo"
     text: str = ""
+
+
+@dataclass(frozen=True)
+class Paused(Payload):
+    """Speech was heard over the reply: playback is paused while the agent judges it (see
+    :class:`~edgevox.runtime.floor.Floor`). Carries the speaking turn's id; a ``resumed`` or
+    an ``interrupted`` follows."""
+
+    TYPE: ClassVar[str] = "paused"
+    voiced_ms: float = 0.0
+    """How much speech over the reply had been heard when it paused."""
+
+
+@dataclass(frozen=True)
+class Resumed(Payload):
+    """The speech over the reply was its echo, a backchannel or nothing: it plays on."""
+
+    TYPE: ClassVar[str] = "resumed"
+    paused_s: float = 0.0
 
 
 @dataclass(frozen=True)

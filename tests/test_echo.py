@@ -162,6 +162,29 @@ def test_a_missing_backend_is_one_line_naming_the_fix() -> None:
                             "audio.echo_cancellation = \"off\"")
 
 
+@pytest.mark.models
+def test_run_without_duplex_audio_warns_in_one_line_and_goes_on_half_duplex(model_dir, capsys):
+    from edgevox.audio.sink import import_sounddevice
+    from edgevox.catalog import ModelStore
+    from edgevox.config import load_config
+    from edgevox.console import live_audio
+    from edgevox.runtime.build import build_synthesizer
+
+    if import_sounddevice().query_devices():
+        pytest.skip("this machine has sound devices: it needs one without duplex to show this")
+    model_dir("piper-en_US-joe-medium")
+    config = load_config(environ={}, overrides={"audio": {"echo_cancellation": "on"},
+                                                "tts": {"voice": "piper-en_US-joe-medium"}})
+    synthesizer = build_synthesizer(config, ModelStore())
+    # Half duplex needs a microphone, and there is none here either.
+    with pytest.raises(AudioError) as caught, live_audio(config, synthesizer):
+        pass
+    warning = capsys.readouterr().err
+    assert warning.startswith("warning: no full-duplex audio") and warning.count("\n") == 1
+    assert warning.rstrip().endswith("going on half duplex (no barge-in)")
+    assert "duplex" not in str(caught.value), "the second failure is the microphone's own"
+
+
 def test_erle_compares_echo_power_before_and_after() -> None:
     mic = noise_floor(16000, seed=1) * 100
     assert erle_db(mic, mic / 10) == pytest.approx(20.0)

@@ -55,7 +55,7 @@ def test_a_request_over_the_reply_is_the_persons_own(speaking_floor, heard):
 
 def test_barge_in_needs_a_real_word_or_enough_speech(speaking_floor):
     floor = speaking_floor
-    assert not floor.interrupts("", 2000), "nothing recognised yet: no decision"
+    assert not floor.interrupts("", 2000), "nothing recognised over the sound: no decision"
     assert not floor.interrupts("ừ", 200), "a short backchannel lets the agent go on"
     assert floor.interrupts("ừ", 450), "speech that lasts min_speech_ms takes the floor"
     assert floor.interrupts("tắt đèn", 150), "a word that is no backchannel takes it at once"
@@ -74,6 +74,42 @@ def test_half_duplex_hears_nothing_while_audible_and_for_the_echo_tail(speaking_
     residue = np.full(320, 0.0005, dtype=np.float32)  # -66 dBFS: what a canceller leaves
     assert not speaking_floor.admit(residue, last).any()
     assert speaking_floor.admit(residue, last + 0.35).any(), "quiet speech, once it is quiet"
+
+
+def test_speech_over_the_reply_pauses_it_and_nothing_that_becomes_no_turn_resumes_it():
+    with MemorySink(16_000, realtime=True) as sink:
+        floor = Floor(sink, half_duplex=False, pause_after_ms=120, resume_after_ms=300)
+        sink.begin_utterance()
+        sink.play(np.full(16_000, 0.1, dtype=np.float32), text=REPLY[0])
+        time.sleep(0.1)
+        now = time.monotonic()
+        assert floor.watch(90, in_turn=False, t=now) is None, "too short to pause for"
+        paused = floor.watch(120, in_turn=False, t=now + 0.03)
+        assert paused is not None and paused.TYPE == "paused" and sink.held and floor.paused
+        assert floor.sounding(now + 5), "a paused reply is still the agent's turn to talk"
+        assert not floor.interrupts("", 5000), "paused too, nothing recognised decides nothing"
+        assert floor.watch(0, in_turn=True, t=now + 1.0) is None, "a turn is open: it decides"
+        assert floor.watch(0, in_turn=False, t=now + 0.2) is None, "not yet quiet for long"
+        resumed = floor.watch(0, in_turn=False, t=now + 0.4)
+        assert resumed is not None and resumed.TYPE == "resumed"
+        assert resumed.paused_s == pytest.approx(0.37, abs=0.01)
+        assert not sink.held and sink.wait(timeout_s=3) and not sink.report().interrupted
+
+
+def test_a_barge_in_turn_ends_a_pause_through_the_agent_not_the_floor():
+    with MemorySink(16_000, realtime=True) as sink:
+        floor = Floor(sink, half_duplex=False, pause_after_ms=120)
+        off = Floor(sink, half_duplex=True, barge_in=False)
+        sink.begin_utterance()
+        sink.play(np.full(16_000, 0.1, dtype=np.float32), text=REPLY[0])
+        time.sleep(0.1)
+        now = time.monotonic()
+        assert off.watch(500, in_turn=False, t=now) is None, "no barge-in: never paused"
+        assert floor.watch(150, in_turn=False, t=now) is not None
+        sink.stop()  # the barge-in
+        assert not floor.paused
+        assert floor.resume(now + 1) is None, "nothing to resume after a stop"
+        assert floor.watch(150, in_turn=False, t=now + 1) is None, "nothing sounds any more"
 
 
 def test_a_text_only_agent_makes_no_echo():

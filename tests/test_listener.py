@@ -128,3 +128,23 @@ def test_webrtc_backend_segments_the_same_speech(recognizer, clip):
     result = transcribe(lst, blocks(np.concatenate([silence(0.5), audio, silence(1.5)])))
     assert len(result.turns) == 1
     assert len(set(words(result.text)) & set(words(reference))) >= 0.7 * len(set(words(reference)))
+
+
+def test_voiced_ms_rises_with_speech_before_a_turn_opens_and_falls_to_zero_in_silence(
+        recognizer, silero_path, clip):
+    audio, _ = clip
+    lst = listener(recognizer, silero_path, None, hangover_ms=800)
+    for block in blocks(silence(0.5), block_ms=20):
+        lst.feed(block)
+    assert lst.voiced_ms == 0
+    seen = []
+    for block in blocks(audio, block_ms=20):
+        lst.feed(block)
+        seen.append((lst.voiced_ms, lst.in_turn))
+    first_voiced = next(i for i, (ms, _) in enumerate(seen) if ms > 0)
+    first_turn = next(i for i, (_, in_turn) in enumerate(seen) if in_turn)
+    assert first_voiced < first_turn, "speech is seen before the 250 ms that open a turn"
+    assert max(ms for ms, _ in seen) >= 200
+    for block in blocks(silence(0.2), block_ms=20):
+        lst.feed(block)
+    assert lst.voiced_ms == 0, "two unvoiced frames end the run"

@@ -6,10 +6,11 @@ hears that echo plus noise and a real person (a Common Voice clip) speaking over
 after it; the real VAD, streaming ASR and the half-duplex floor policy decide. The joe voice
 stands in for a Vietnamese one (none can be fetched here).
 
-Full duplex in these rooms is measured by ``edgevox bench --case room`` (and its test in
-test_bench.py): with the canceller the agent no longer hears itself there, but a person speaking
-at or below the echo's level is suppressed during double talk, so barge-in is rarely detected.
-Until that passes, a loudspeaker means half duplex by default, which this file checks.
+Full duplex is checked here too, on the real WebRTC canceller: a reply in the small office does
+not interrupt itself, and a person half a metre from the device who speaks over it pauses it,
+takes the floor and is answered, while the reply's turn keeps only what played. The figures
+over many rooms, talkers and noises come from ``edgevox bench --case room`` (and its test in
+test_bench.py); a loudspeaker still means half duplex by default, which the first tests check.
 """
 
 from __future__ import annotations
@@ -35,8 +36,10 @@ REPLY = ("Cửa hàng mở cửa từ tám giờ sáng đến mười giờ tố
          "và hôm nay có chương trình giảm giá cho mọi khách hàng thân thiết.")
 
 
-@pytest.fixture(scope="module")
-def setup(model_dir):
+def agent_in_room(model_dir, *, cancel_echo: bool):
+    """The whole agent on a simulated duplex device: with the real WebRTC canceller and full
+    duplex, or without one (the echo arrives whole) and half duplex."""
+    from edgevox.audio.echo import load_echo_canceller
     from edgevox.bench.roomdevice import RoomDevice
 
     for model_id in MODELS:
@@ -45,11 +48,18 @@ def setup(model_dir):
                                                 "log": {"enabled": False}})
     store = ModelStore()
     synthesizer = build_synthesizer(config, store)
-    device = RoomDevice(synthesizer.sample_rate_hz)  # no canceller: the echo arrives whole
-    agent = build_agent(config, device, store=store, synthesizer=synthesizer, echo="off")
+    device = RoomDevice(synthesizer.sample_rate_hz,
+                        canceller=load_echo_canceller() if cancel_echo else None)
+    agent = build_agent(config, device, store=store, synthesizer=synthesizer,
+                        echo="on" if cancel_echo else "off")
     with agent:
         device.start(agent.feed_audio)
         yield agent, device, synthesizer
+
+
+@pytest.fixture(scope="module")
+def setup(model_dir):
+    yield from agent_in_room(model_dir, cancel_echo=False)
 
 
 def speech_16k(synthesizer, text: str) -> np.ndarray:
@@ -110,3 +120,54 @@ def test_half_duplex_hears_the_person_again_after_the_echo_tail(setup, eval_dir)
     heard = [e for e in events if e.type == "turn_queued" and e.data["source"] == "speech"]
     assert len(heard) == 1 and "mấy giờ" in heard[0].data["text"]
     assert any(e.type == "tool_call" and e.data["name"] == "get_time" for e in events)
+
+
+# --------------------------------------------------------------------------------------------
+# full duplex: the real WebRTC canceller between the room and the listener
+
+
+@pytest.fixture(scope="module")
+def duplex(model_dir):
+    yield from agent_in_room(model_dir, cancel_echo=True)
+
+
+def say_in_room(setup, user=None, *, user_dbfs: float = room.DEFAULT_USER_DBFS,
+                user_start_s: float = 1.0, settle_s: float = 2.0) -> list:
+    """``say`` REPLY in the small office, the person (if any) starting ``user_start_s`` after
+    the loudspeaker's first sample; the events until all it caused is over."""
+    agent, device, synthesizer = setup
+    assert agent.wait_idle(timeout_s=60)
+    stream = room.RoomStream(room.ROOMS["small_office"], speech_16k(synthesizer, REPLY),
+                             user=user, user_start_s=user_start_s, user_dbfs=user_dbfs,
+                             noise_snr_db=20.0, seed=11, user_after_playback=True)
+    subscription = agent.subscribe(maxsize=10_000)
+    device.use(stream)
+    reply = agent.say(REPLY)
+    assert reply.done.wait(timeout=120)
+    time.sleep(settle_s)
+    assert agent.wait_idle(timeout_s=120)
+    subscription.close()
+    return list(subscription)
+
+
+def test_full_duplex_reply_never_interrupts_itself_and_a_person_near_the_device_does(duplex,
+                                                                                     eval_dir):
+    say_in_room(duplex)  # the canceller learns the room, as a device on a shelf long has
+    events = say_in_room(duplex)
+    types = [e.type for e in events]
+    assert "interrupted" not in types and "turn_queued" not in types[1:], types
+    [finished] = [e for e in events if e.type == "speaking_finished"]
+    assert finished.data["text"] == REPLY
+
+    user, _ = read_wav(eval_dir / "asr-cv-vi-dev" / ASK_TIME)
+    events = say_in_room(duplex, user, user_dbfs=-25.0, settle_s=8.0)  # half a metre away
+    [cut] = [e for e in events if e.type == "interrupted"]
+    assert cut.data["reason"] == "barge_in"
+    paused = [e for e in events if e.type == "paused"]
+    assert paused and paused[0].t <= cut.t
+    finished = next(e for e in events if e.type == "speaking_finished"
+                    and e.turn_id == cut.turn_id)
+    heard = finished.data["text"]
+    assert heard and REPLY.startswith(heard) and heard != REPLY, "only what played is heard"
+    asked = [e for e in events if e.type == "turn_queued" and e.data["source"] == "speech"]
+    assert asked and "giờ" in asked[0].data["text"], [e.data for e in asked]

@@ -66,6 +66,33 @@ def test_stop_mid_utterance_ends_within_one_block_and_reports_heard_words(sink) 
     assert sink.spoken_text() == report.spoken_text
 
 
+def test_hold_pauses_within_one_block_and_release_goes_on_where_it_paused(sink) -> None:
+    audio = tone(0.6)
+    assert sink.play(audio, "một hai ba")
+    time.sleep(0.2)
+    sink.hold()
+    at_hold = sink.played_audio().size
+    time.sleep(0.3)
+    assert sink.played_audio().size - at_hold <= BLOCK_SAMPLES, "nothing plays while held"
+    assert not sink.wait(timeout_s=0.1), "a held reply has not played out"
+    sink.release()
+    assert sink.wait(timeout_s=2)
+    played = sink.played_audio()
+    assert np.array_equal(played, audio), "not a sample lost or repeated"
+    assert not sink.report().interrupted
+
+
+def test_a_stop_ends_a_hold_and_the_next_utterance_plays(sink) -> None:
+    sink.play(tone(0.4), "một")
+    time.sleep(0.1)
+    sink.hold()
+    sink.stop()
+    assert sink.wait(timeout_s=0.5) and sink.report().interrupted
+    sink.begin_utterance()
+    assert not sink.held
+    assert sink.play(tone(0.1), "hai") and sink.wait(timeout_s=2)
+
+
 def test_stopped_sink_ignores_audio_until_next_utterance(sink) -> None:
     sink.stop()
     assert sink.play(tone(0.1), "bỏ qua") is False

@@ -74,6 +74,14 @@ class AudioSink(Protocol):
         """End sound within one block and drop everything queued."""
         ...
 
+    def hold(self) -> None:
+        """Play silence from the next block on, keeping what is queued (see :meth:`release`)."""
+        ...
+
+    def release(self) -> None:
+        """Go on playing what :meth:`hold` kept, from where it paused."""
+        ...
+
     def wait(self, timeout_s: float | None = None) -> bool:
         """Block until everything queued has played (or a stop); False on timeout."""
         ...
@@ -147,6 +155,7 @@ class QueuedSink:
         self._stopped = False
         self._interrupted = False
         self._closed = False
+        self._held = False  # hold(): the output plays silence, the queue waits
         # Bumped by stop() and begin_utterance(): a play() still blocked from an earlier
         # utterance sees the change and gives up instead of leaking into the new one.
         self._generation = 0
@@ -177,6 +186,7 @@ class QueuedSink:
             self._clauses = []
             self._stopped = False
             self._interrupted = False
+            self._held = False
             self._generation += 1
             self._cond.notify_all()
 
@@ -219,9 +229,31 @@ class QueuedSink:
             self._queue.clear()
             self._head_offset = 0
             self._stopped = True
+            self._held = False
             self._generation += 1
             self._cond.notify_all()
         logger.debug("playback stopped")
+
+    def hold(self) -> None:
+        """Pause: the output plays silence from its next block on and the queue keeps its
+        audio, mid-block included; :meth:`wait` goes on waiting. Why: speech over the agent
+        may be a person cutting in or only an "ừ"; holding stops the sound (and with it the
+        echo that masks the person) within one block, before that is known, and a
+        :meth:`release` then loses no word. A :meth:`stop` or a new utterance ends the hold."""
+        with self._cond:
+            self._held = True
+            self._cond.notify_all()
+
+    def release(self) -> None:
+        """End a :meth:`hold`: playback goes on where it paused."""
+        with self._cond:
+            self._held = False
+            self._cond.notify_all()
+
+    @property
+    def held(self) -> bool:
+        with self._cond:
+            return self._held
 
     def wait(self, timeout_s: float | None = None) -> bool:
         """Block until the queue has played out or the sink was stopped; False on timeout."""
@@ -270,7 +302,7 @@ class QueuedSink:
         out = np.zeros(frames, dtype=np.float32)
         filled = 0
         with self._cond:
-            while filled < frames and self._queue:
+            while filled < frames and self._queue and not self._held:
                 index, block = self._queue[0]
                 take = min(frames - filled, block.size - self._head_offset)
                 out[filled : filled + take] = block[self._head_offset : self._head_offset + take]
@@ -323,7 +355,7 @@ class ThreadedSink(QueuedSink):
         while True:
             with self._cond:
                 # Idle: no spinning, and the next audio starts "now" rather than in the past.
-                while not self._queue and not self._closed:
+                while (not self._queue or self._held) and not self._closed:
                     self._sounding = False
                     self._cond.notify_all()
                     self._cond.wait()
@@ -440,6 +472,12 @@ class TranscriptSink:
 
     def stop(self) -> None:
         self._stopped = True
+
+    def hold(self) -> None:
+        """Nothing sounds, so nothing is paused."""
+
+    def release(self) -> None:
+        """Nothing was paused."""
 
     def wait(self, timeout_s: float | None = None) -> bool:
         return True

@@ -45,7 +45,15 @@ METRICS: dict[str, tuple[str, str]] = {
                                    "the loudspeaker's last sample"),
     "room.double_talk_wer": ("", "echo canceller on: WER of the person's words spoken over a "
                                  "reply (compare room.clean_wer)"),
-    "room.clean_wer": ("", "WER of the same recordings heard clean"),
+    "room.clean_wer": ("", "WER of the same recordings in the same rooms, talker positions and "
+                           "noise, with no reply playing"),
+    "room.dry_wer": ("", "WER of the same recordings as recorded (no room)"),
+    "room.double_talk_wer_gap": ("", "echo canceller on: room.double_talk_wer - room.clean_wer, "
+                                     "what speaking over the reply costs"),
+    "room.false_pause_rate": ("", "echo canceller on: echo-only replies paused for speech that "
+                                  "was not there (each resumed; no interruption)"),
+    "room.backchannel_pause_s": ("s", "echo canceller on: how long a backchannel paused the "
+                                      "reply before it went on"),
     "room.backchannel_pass_rate": ("", "echo canceller on: short speech over a reply that "
                                        "neither interrupted it nor became a turn"),
     "room.echo_turns": ("", "echo canceller on: turns formed from the agent's own voice"),
@@ -58,6 +66,7 @@ METRICS: dict[str, tuple[str, str]] = {
     "room.no_aec.barge_in_delay_s": ("s", "half duplex: as above"),
     "room.no_aec.double_talk_wer": ("", "half duplex: as above (the words after the reply "
                                         "ended and its echo tail)"),
+    "room.no_aec.double_talk_wer_gap": ("", "half duplex: as above"),
     "room.no_aec.backchannel_pass_rate": ("", "half duplex: as above"),
     "room.no_aec.echo_turns": ("", "half duplex: turns formed from the agent's own voice"),
     "room.no_aec.echo_tool_calls": ("", "half duplex: tool calls among those turns"),
@@ -79,6 +88,7 @@ TARGETS: tuple[tuple[str, float], ...] = (
     ("room.erle_db", 25.0),
     ("room.barge_in_detect_rate", 0.95),
     ("room.barge_in_delay_s", 0.3),
+    ("room.double_talk_wer_gap", 0.05),
     ("room.backchannel_pass_rate", 0.9),
 )
 AT_LEAST = frozenset({"room.erle_db", "room.barge_in_detect_rate", "room.backchannel_pass_rate"})

@@ -400,13 +400,14 @@ def _room_section(report: dict[str, Any]) -> list[str]:
     if not conditions:
         return []
     out = ["", "## Room (simulated loudspeaker and microphone)", "",
-           "| condition | room | replies | false barge-ins | barge-ins detected | "
-           "backchannels passed | echo turns (tool calls) |", "|---|---|---|---|---|---|---|"]
+           "| condition | room | replies | false barge-ins | false pauses | barge-ins detected | "
+           "backchannels passed | echo turns (tool calls) |", "|---|---|---|---|---|---|---|---|"]
     for condition, rows in conditions.items():
         for name in sorted({r["room"] for r in rows}):
             mine = [r for r in rows if r["room"] == name]
             false = sum(bool(r.get("false_barge_in")) for r in mine)
-            out.append(f"| {condition} | {name} | {len(mine)} | {false} | "
+            paused = sum(bool(r.get("pauses_s")) for r in mine if r["kind"] == "echo_only")
+            out.append(f"| {condition} | {name} | {len(mine)} | {false} | {paused} | "
                        f"{_of_kind(mine, 'barge_in', 'detected')} | "
                        f"{_of_kind(mine, 'backchannel', 'passed')} | "
                        f"{sum(r['echo_turns'] for r in mine)} "

@@ -44,7 +44,7 @@ import numpy as np
 from edgevox.audio import SAMPLE_RATE_HZ
 from edgevox.bench.scoring import word_error_rate
 from edgevox.errors import EdgevoxError
-from edgevox.events import Event, FinalTranscript, Interrupted
+from edgevox.events import Event, FinalTranscript, Interrupted, Resumed
 
 Kind = Literal["echo_only", "barge_in", "backchannel"]
 Condition = Literal["aec", "no_aec"]
@@ -255,6 +255,8 @@ def _score(scenario: Scenario, events: list[Event], reply_id: int, stream, heard
               and Interrupted.of(e).reason == "barge_in"]
     barged_at = mic_sample(barged[0].t) if barged else None  # the mic sample it happened at
     row["interrupted"] = barged_at is not None
+    row["pauses_s"] = [Resumed.of(e).paused_s for e in events
+                       if e.type == "resumed" and e.turn_id == reply_id]
     row["interrupted_s"] = None if barged_at is None else round(barged_at / SAMPLE_RATE_HZ, 3)
     onset = truth.user_onset_sample
     speech_turns = {e.turn_id: e for e in events
@@ -324,6 +326,8 @@ def _outcome(row: dict[str, Any]) -> str:
     parts = []
     if row.get("interrupted"):
         parts.append(f"interrupted at {row['interrupted_s']} s")
+    if row.get("pauses_s"):
+        parts.append(f"paused and resumed ({', '.join(f'{p} s' for p in row['pauses_s'])})")
     if row.get("delay_s") is not None:
         parts.append(f"barge-in delay {row['delay_s']} s")
     if row.get("echo_turns"):
@@ -339,10 +343,11 @@ def _outcome(row: dict[str, Any]) -> str:
 # Figures
 
 
-def summarise(condition: Condition, rows: list[dict[str, Any]], clean_wer: float | None,
+def summarise(condition: Condition, rows: list[dict[str, Any]], wers: dict[str, float],
               aec_rtf: float | None) -> dict[str, list[list[float]]]:
     """The condition's metrics (``room.*`` with the canceller, ``room.no_aec.*`` without), each
-    a list of one pass's samples, as the other cases give them."""
+    a list of one pass's samples, as the other cases give them; ``wers`` as
+    :func:`clean_wers` gives them."""
     prefix = "room." if condition == "aec" else "room.no_aec."
     metrics: dict[str, list[list[float]]] = {}
 
@@ -354,19 +359,26 @@ def summarise(condition: Condition, rows: list[dict[str, Any]], clean_wer: float
     silent = by_kind["echo_only"]
     if silent:
         put("false_barge_in_rate", [sum(r["false_barge_in"] for r in silent) / len(silent)])
+        if condition == "aec":
+            put("false_pause_rate", [sum(bool(r["pauses_s"]) for r in silent) / len(silent)])
     barge = by_kind["barge_in"]
     if barge:
         put("barge_in_detect_rate", [sum(r["detected"] for r in barge) / len(barge)])
         put("barge_in_delay_s", [r["delay_s"] for r in barge if r["delay_s"] is not None])
         scored = [r for r in barge if r.get("reference")]
         if scored:
-            put("double_talk_wer", [word_error_rate([r["reference"] for r in scored],
-                                                    [r["heard"] for r in scored])])
-    if clean_wer is not None and condition == "aec":  # one figure for both conditions
-        metrics["room.clean_wer"] = [[clean_wer]]
-    if by_kind["backchannel"]:
-        put("backchannel_pass_rate", [sum(r["passed"] for r in by_kind["backchannel"])
-                                      / len(by_kind["backchannel"])])
+            wer = word_error_rate([r["reference"] for r in scored], [r["heard"] for r in scored])
+            put("double_talk_wer", [wer])
+            if "clean" in wers:
+                put("double_talk_wer_gap", [wer - wers["clean"]])
+    if condition == "aec":  # one figure for both conditions
+        for name, value in wers.items():
+            metrics[f"room.{name}_wer"] = [[value]]
+    chats = by_kind["backchannel"]
+    if chats:
+        put("backchannel_pass_rate", [sum(r["passed"] for r in chats) / len(chats)])
+        if condition == "aec":
+            put("backchannel_pause_s", [p for r in chats for p in r["pauses_s"]])
     put("echo_turns", [sum(r["echo_turns"] for r in rows)])
     put("echo_tool_calls", [sum(r["echo_tool_calls"] for r in rows)])
     put("erle_db", [r["erle_db"] for r in rows if r.get("erle_db") is not None])
@@ -375,20 +387,36 @@ def summarise(condition: Condition, rows: list[dict[str, Any]], clean_wer: float
     return metrics
 
 
-def clean_wer(config, store, scenarios: list[Scenario]) -> float | None:
-    """WER of the barge-in scenarios' clips heard clean, by a listener of their own (the same
-    models and settings as the agent's)."""
-    from edgevox.audio.source import WavFileSource
+def clean_wers(config, store, scenarios: list[Scenario],
+               calibration: np.ndarray) -> dict[str, float]:
+    """WER of the barge-in scenarios' clips with no reply playing, by a listener of their own
+    (the agent's models and settings): ``clean`` in each scenario's room, talker position and
+    noise (what double talk is compared with: the room alone costs the recogniser too), ``dry``
+    as recorded. Empty without references."""
+    from edgevox.audio.source import read_wav
+    from edgevox.bench.room import ROOMS, render
     from edgevox.runtime.build import build_listener
     from edgevox.runtime.listener import transcribe
 
     scored = [s for s in scenarios if s.kind == "barge_in" and s.clip_text]
     if not scored:
-        return None
+        return {}
     listener = build_listener(config, store)
-    texts = [transcribe(listener, WavFileSource(s.clip, block_ms=20).blocks()).text
-             for s in scored]
-    return word_error_rate([s.clip_text or "" for s in scored], texts)
+
+    def heard(audio: np.ndarray) -> str:
+        blocks = (audio[i:i + 320] for i in range(0, audio.size, 320))  # 20 ms, as a device
+        return transcribe(listener, blocks).text
+
+    references = [s.clip_text or "" for s in scored]
+    dry, clean = [], []
+    for s in scored:
+        clip = np.asarray(read_wav(Path(s.clip or ""))[0], dtype=np.float32)
+        dry.append(heard(clip))
+        room = ROOMS[s.room].moved_talker(s.seed % TALKER_POSITIONS)
+        alone = render(room, calibration, user=clip, user_start_s=s.user_start_s,
+                       noise_snr_db=s.snr_db, seed=s.seed)  # the reply is left out below
+        clean.append(heard((alone.user + alone.noise).astype(np.float32)))
+    return {"clean": word_error_rate(references, clean), "dry": word_error_rate(references, dry)}
 
 
 def run_case(spec: dict[str, Any], config, store, synthesizer,
@@ -397,7 +425,7 @@ def run_case(spec: dict[str, Any], config, store, synthesizer,
     from edgevox.bench.room import ROOMS
 
     scenarios = plan_scenarios(spec["room_replies"], spec["clips"], ROOMS, seed=spec["seed"])
-    wer = clean_wer(config, store, scenarios)
+    wers = clean_wers(config, store, scenarios, _speech_16k(synthesizer, REPLIES_VI[0]))
     metrics: dict[str, list[list[float]]] = {}
     info: dict[str, Any] = {"replies_per_condition": len(scenarios),
                             "kinds": {k: sum(s.kind == k for s in scenarios)
@@ -406,6 +434,6 @@ def run_case(spec: dict[str, Any], config, store, synthesizer,
     for condition in CONDITIONS:
         outcome = run_condition(condition, scenarios, config=config, store=store,
                                 synthesizer=synthesizer, say=say)
-        metrics.update(summarise(condition, outcome["rows"], wer, outcome["aec_rtf"]))
+        metrics.update(summarise(condition, outcome["rows"], wers, outcome["aec_rtf"]))
         info["conditions"][condition] = outcome["rows"]
     return {"metrics": metrics, "info": info}

@@ -45,6 +45,8 @@ from edgevox.events import (
     Interrupted,
     LlmFirstToken,
     PartialTranscript,
+    Paused,
+    Resumed,
     SpeakingFinished,
     SpeakingStarted,
     Subscription,
@@ -363,6 +365,8 @@ class Agent:
                     block = self.floor.admit(block, captured_t)  # not the agent's own voice
                     self._on_listener_events(self.listener.feed(block))
                     self._maybe_barge_in()
+                    self._publish_floor(self.floor.watch(self.listener.voiced_ms,
+                                                         self.listener.in_turn, captured_t))
                 with self._feed_lock:
                     target = self._flush_after
                     due = target is not None and (last_heard >= target or self._audio.empty())
@@ -402,9 +406,11 @@ class Agent:
             kind = self.floor.classify(text, backchannels=self._overlapping.pop(event.turn_id))
             if kind is Heard.ECHO:
                 self.bus.publish(Echo(text).event(event.turn_id))
+                self._publish_floor(self.floor.resume(time.monotonic()))
                 return
             if kind is Heard.BACKCHANNEL:
                 self.bus.publish(Backchannel(text).event(event.turn_id))
+                self._publish_floor(self.floor.resume(time.monotonic()))
                 return
             if self.floor.barge_in:  # a short request that ended before it took the floor
                 self.interrupt()
@@ -413,6 +419,17 @@ class Agent:
             for known in heard:
                 turn.record(known)
             self._accept(turn, refuse=False)
+
+    def _publish_floor(self, change: Paused | Resumed | None) -> None:
+        """A pause or resume of the reply, as an event of the turn that is speaking."""
+        if change is None:
+            return
+        with self._open_lock:
+            speaking = self._speaking
+        if speaking is None:
+            self.bus.publish(change.event(0))
+        else:
+            self._publish(speaking, change.event(speaking.turn_id))
 
     def _maybe_barge_in(self) -> None:
         """Speech over the agent's voice takes the floor once it is no echo and either lasts

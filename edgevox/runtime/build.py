@@ -148,10 +148,9 @@ def echo_mode(config: Config, *, loudspeaker: bool, canceller: bool = False) -> 
 
     ``loudspeaker``: edgevox itself plays the replies through a speaker near the microphone
     that feeds this agent (``edgevox run``); ``canceller``: its echo canceller is running on
-    that audio. ``auto`` is ``off`` there, half duplex: in the simulated rooms full duplex still
-    lets residual echo through now and then (a false barge-in, once its own words answered as a
-    request), and an action nobody asked for is the worst failure, so ``on`` is an explicit
-    choice until it passes the room bench. Elsewhere ``auto`` is ``external``: a file has no
+    that audio. ``auto`` is ``off`` there, half duplex: full duplex does not yet pass the room
+    bench (an "ừ" is mostly taken for a request, speech over the reply is poorly recognised;
+    docs/loudspeakers.md), so ``on`` is an explicit choice until it does. Elsewhere ``auto`` is ``external``: a file has no
     echo, and a daemon client or embedding app plays the replies and cancels their echo itself
     (browsers do with ``echoCancellation``).
     """
@@ -188,6 +187,8 @@ def build_agent(config: Config, sink, *, tools=None, store: ModelStore | None = 
     floor = Floor(sink, half_duplex=echo == "off", echo_tail_ms=config.audio.echo_tail_ms,
                   barge_in=config.barge_in.enabled and echo != "off",
                   min_speech_ms=config.barge_in.min_speech_ms,
+                  pause_after_ms=config.barge_in.pause_after_ms,
+                  resume_after_ms=config.barge_in.resume_after_ms,
                   min_level_dbfs=config.barge_in.min_level_dbfs,
                   above_noise_db=config.barge_in.above_noise_db,
                   backchannels=config.barge_in.backchannels)

@@ -16,6 +16,15 @@ is audible means:
   interrupts once it lasts ``min_speech_ms`` or its partial transcript holds a word that is no
   backchannel.
 
+Deciding which of these a sound is takes the recogniser a moment, and until the reply stops its
+echo masks the person (the canceller keeps only what pokes out of it). So once the VAD has heard
+``pause_after_ms`` of speech over the reply, the reply is *paused* (the sink holds its queue and
+plays silence within one block): the echo stops, the person comes through clean, and the pause
+is what a barge-in delay is measured to. A pause is reversible, never an action: if the speech
+turns out to be the agent's echo, a backchannel, or nothing that becomes a turn within
+``resume_after_ms``, the reply *resumes* where it paused and no word is lost; only a barge-in
+stops it for good.
+
 "Audible" comes from the sink's own clock (the last block it handed to the output), so it holds
 for a speaker, a daemon client's paced stream and a simulated room alike.
 """
@@ -35,6 +44,7 @@ from typing import Any
 import numpy as np
 
 from edgevox.config import BACKCHANNELS_VI
+from edgevox.events import Paused, Resumed
 
 ECHO_MATCH_SHARE = 0.6  # this share of the words heard line up with words just played: echo
 NOISE_WINDOW_BLOCKS = 500  # about 10 s of 20 ms blocks heard between replies
@@ -74,6 +84,7 @@ class Floor:
 
     def __init__(self, sink: Any, *, half_duplex: bool, echo_tail_ms: int = 400,
                  barge_in: bool = True, min_speech_ms: int = 400,
+                 pause_after_ms: int = 120, resume_after_ms: int = 600,
                  min_level_dbfs: float = -55.0, above_noise_db: float = 10.0,
                  backchannels: Sequence[str] = BACKCHANNELS_VI) -> None:
         self.sink = sink
@@ -81,6 +92,10 @@ class Floor:
         self.echo_tail_s = echo_tail_ms / 1000
         self.barge_in = barge_in
         self.min_speech_ms = min_speech_ms
+        self.pause_after_ms = pause_after_ms
+        self.resume_after_s = resume_after_ms / 1000
+        self._paused_at: float | None = None
+        self._last_voiced_t = -math.inf
         self.min_level_dbfs = min_level_dbfs
         self.above_noise_db = above_noise_db
         self._quiet_levels: collections.deque[float] = collections.deque(
@@ -100,13 +115,54 @@ class Floor:
 
     def sounding(self, t: float) -> bool:
         """Whether the agent was still talking at ``t`` (its last audio block, not its echo
-        tail): only then is an "ừ" agreement rather than an answer."""
+        tail; a paused reply is still talking): only then is an "ừ" agreement rather than an
+        answer."""
+        if self.paused:
+            return True
         last = self.sink.last_sound_t
         return last is not None and t <= last + _BLOCK_GAP_S
 
+    # -- pausing the reply while speech over it is judged
+    @property
+    def paused(self) -> bool:
+        """The reply is paused for speech heard over it (a stop or a new reply ends that)."""
+        return self._paused_at is not None and self.sink.held
+
+    def watch(self, voiced_ms: float, in_turn: bool, t: float) -> Paused | Resumed | None:
+        """After each block the listener took: pause the reply once ``pause_after_ms`` of
+        speech was heard over it, or resume it once nothing voiced was heard for
+        ``resume_after_ms`` and no turn is open; what changed, None when nothing did. A turn
+        that opened ends its pause through :meth:`resume` or a barge-in."""
+        if not self.barge_in:
+            return None
+        if voiced_ms > 0:
+            self._last_voiced_t = t
+        if self.paused:
+            if not in_turn and t - self._last_voiced_t >= self.resume_after_s:
+                return self.resume(t)
+            return None
+        if voiced_ms >= self.pause_after_ms and self.sounding(t) and self.sink.queued_blocks:
+            self.sink.hold()
+            self._paused_at = t
+            return Paused(round(voiced_ms))
+        return None
+
+    def resume(self, t: float) -> Resumed | None:
+        """Go on with a paused reply (the speech was its echo, a backchannel or nothing);
+        None when it was not paused."""
+        paused_at, self._paused_at = self._paused_at, None
+        if paused_at is None or not self.sink.held:
+            return None
+        self.sink.release()
+        return Resumed(round(t - paused_at, 3))
+
     def audible(self, t: float) -> bool:
         """Whether the agent's voice may be in audio captured at monotonic time ``t``: the sink
-        is sounding, or sounded less than the echo tail before."""
+        is sounding, or sounded less than the echo tail before. A paused reply counts: the
+        agent still holds the floor, so what is heard meanwhile is judged as speech over it
+        (the room's chatter stays below :meth:`barge_in_level_dbfs`)."""
+        if self.paused:
+            return True
         last = self.sink.last_sound_t
         return last is not None and t <= last + self.echo_tail_s
 
@@ -165,7 +221,9 @@ class Floor:
 
     def interrupts(self, partial: str, speech_ms: float) -> bool:
         """Whether speech still going on takes the floor: not the agent's echo, and either long
-        enough or holding a word that is no backchannel."""
+        enough or holding a word that is no backchannel. Nothing recognised yet decides
+        nothing, however long it lasts (a paused reply waits): a room's chatter is speech-shaped
+        too, and cutting a reply on a guess is acting on one."""
         if not self.barge_in or not partial.strip():
             return False
         heard = self.classify(partial)

@@ -62,6 +62,12 @@ class Listener:
         self._candidate: list[np.ndarray] = []  # voiced frames not yet long enough to count
         self._frame_buffer = np.zeros(0, dtype=np.float32)
         self._turn: _Turn | None = None
+        self.voiced_ms = 0.0
+        """Speech the VAD has heard in the current run of voiced frames, one unvoiced frame
+        between them forgiven (0 after two in a row), inside a turn or not: the first sign of
+        a person talking over the agent, before the ``min_speech_ms`` that open a turn. Speech
+        that pokes out of an echo canceller's output flickers frame by frame."""
+        self._unvoiced_frames = 0
         self.turn_ids = turn_ids or TurnIds()
         """Where turn ids come from; the agent opens its typed turns from the same counter."""
 
@@ -91,7 +97,13 @@ class Listener:
         size = self.vad.frame_samples
         while self._frame_buffer.size >= size:
             frame, self._frame_buffer = self._frame_buffer[:size], self._frame_buffer[size:]
-            events += self._on_frame(frame, self.vad.is_speech(frame))
+            voiced = self.vad.is_speech(frame)
+            self._unvoiced_frames = 0 if voiced else self._unvoiced_frames + 1
+            if voiced:
+                self.voiced_ms += size / _SAMPLES_PER_MS
+            elif self._unvoiced_frames > 1:
+                self.voiced_ms = 0.0
+            events += self._on_frame(frame, voiced)
         return events
 
     def flush(self) -> list[Event]:
