@@ -149,9 +149,9 @@ def echo_mode(config: Config, *, loudspeaker: bool, canceller: bool = False) -> 
     ``loudspeaker``: edgevox itself plays the replies through a speaker near the microphone
     that feeds this agent (``edgevox run``); ``canceller``: its echo canceller is running on
     that audio. ``auto`` is ``off`` there, half duplex: full duplex does not yet pass the room
-    bench (an "ừ" is mostly taken for a request, speech over the reply is poorly recognised;
-    docs/loudspeakers.md), so ``on`` is an explicit choice until it does. Elsewhere ``auto`` is ``external``: a file has no
-    echo, and a daemon client or embedding app plays the replies and cancels their echo itself
+    bench (about half the barge-ins are recognised in time; docs/loudspeakers.md), so ``on`` is
+    an explicit choice until it does. Elsewhere ``auto`` is ``external``: a file has no echo,
+    and a daemon client or embedding app plays the replies and cancels their echo itself
     (browsers do with ``echoCancellation``).
     """
     setting = config.audio.echo_cancellation
