@@ -154,8 +154,10 @@ class _TimedCanceller:
 
 
 def run_condition(condition: Condition, scenarios: list[Scenario], *, config, store, synthesizer,
+                  calibration: np.ndarray,
                   say: Callable[[str], None] = lambda message: None) -> dict[str, Any]:
-    """Play every scenario on a fresh agent in ``condition``; one row per scenario."""
+    """Play every scenario on a fresh agent in ``condition``; one row per scenario.
+    ``calibration`` sets the device's volume once (see :class:`~edgevox.bench.room.RoomStream`)."""
     from edgevox.audio.echo import load_echo_canceller
     from edgevox.bench.roomdevice import RoomDevice
     from edgevox.runtime.build import build_agent
@@ -164,7 +166,6 @@ def run_condition(condition: Condition, scenarios: list[Scenario], *, config, st
     device = RoomDevice(synthesizer.sample_rate_hz, canceller=canceller)
     agent = build_agent(config, device, store=store, synthesizer=synthesizer,
                         echo="on" if canceller else "off")
-    calibration = _speech_16k(synthesizer, REPLIES_VI[0])  # the device's volume, set once
     rows = []
     with agent:
         device.start(agent.feed_audio)
@@ -393,7 +394,6 @@ def clean_wers(config, store, scenarios: list[Scenario],
     (the agent's models and settings): ``clean`` in each scenario's room, talker position and
     noise (what double talk is compared with: the room alone costs the recogniser too), ``dry``
     as recorded. Empty without references."""
-    from edgevox.audio.source import read_wav
     from edgevox.bench.room import ROOMS, render
     from edgevox.runtime.build import build_listener
     from edgevox.runtime.listener import transcribe
@@ -404,13 +404,15 @@ def clean_wers(config, store, scenarios: list[Scenario],
     listener = build_listener(config, store)
 
     def heard(audio: np.ndarray) -> str:
-        blocks = (audio[i:i + 320] for i in range(0, audio.size, 320))  # 20 ms, as a device
+        step = SAMPLE_RATE_HZ // 50  # 20 ms blocks, as a device hands them on
+        blocks = (audio[i:i + step] for i in range(0, audio.size, step))
         return transcribe(listener, blocks).text
 
     references = [s.clip_text or "" for s in scored]
     dry, clean = [], []
     for s in scored:
-        clip = np.asarray(read_wav(Path(s.clip or ""))[0], dtype=np.float32)
+        clip = _user_audio(s)
+        assert clip is not None  # a barge-in scenario always has its recording
         dry.append(heard(clip))
         room = ROOMS[s.room].moved_talker(s.seed % TALKER_POSITIONS)
         alone = render(room, calibration, user=clip, user_start_s=s.user_start_s,
@@ -425,7 +427,8 @@ def run_case(spec: dict[str, Any], config, store, synthesizer,
     from edgevox.bench.room import ROOMS
 
     scenarios = plan_scenarios(spec["room_replies"], spec["clips"], ROOMS, seed=spec["seed"])
-    wers = clean_wers(config, store, scenarios, _speech_16k(synthesizer, REPLIES_VI[0]))
+    calibration = _speech_16k(synthesizer, REPLIES_VI[0])  # the device's volume, set once
+    wers = clean_wers(config, store, scenarios, calibration)
     metrics: dict[str, list[list[float]]] = {}
     info: dict[str, Any] = {"replies_per_condition": len(scenarios),
                             "kinds": {k: sum(s.kind == k for s in scenarios)
@@ -433,7 +436,7 @@ def run_case(spec: dict[str, Any], config, store, synthesizer,
                             "rooms": sorted(ROOMS), "conditions": {}}
     for condition in CONDITIONS:
         outcome = run_condition(condition, scenarios, config=config, store=store,
-                                synthesizer=synthesizer, say=say)
+                                synthesizer=synthesizer, calibration=calibration, say=say)
         metrics.update(summarise(condition, outcome["rows"], wers, outcome["aec_rtf"]))
         info["conditions"][condition] = outcome["rows"]
     return {"metrics": metrics, "info": info}
