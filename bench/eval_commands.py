@@ -194,7 +194,7 @@ def main() -> int:
     parser.add_argument("--tools", type=Path, default=None, help="default: <eval>/tools.json")
     parser.add_argument("--model", type=Path, default=None, help="GGUF (default: the 1.5B)")
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--n-ctx", type=int, default=2048)
+    parser.add_argument("--n-ctx", type=int, default=3072)
     parser.add_argument("--limit", type=int, default=None, help="MASSIVE lines to use")
     parser.add_argument("--sets", default="commands,massive", help="commands,massive")
     parser.add_argument("--inproc", action="store_true", help="call ask_main, not the CLI")

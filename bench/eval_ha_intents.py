@@ -253,7 +253,7 @@ def main() -> int:
     parser.add_argument("--tools", type=Path, default=None, help="default: <eval>/tools.json")
     parser.add_argument("--model", type=Path, default=None, help="GGUF (default: the 1.5B)")
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--n-ctx", type=int, default=2048)
+    parser.add_argument("--n-ctx", type=int, default=3072)
     parser.add_argument("-v", "--verbose", action="store_true", help="list the misses")
     args = parser.parse_args()
 

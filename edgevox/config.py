@@ -12,11 +12,14 @@ import ipaddress
 import os
 import sys
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from edgevox.errors import ConfigError
+
+if TYPE_CHECKING:
+    from edgevox.llm.decide import ActPolicy
 
 BACKCHANNELS_VI = ("ừ", "ừm", "ờ", "à", "dạ", "vâng", "ừ ừ", "đúng rồi")
 """What a Vietnamese listener says to agree while someone talks."""
@@ -121,13 +124,38 @@ class AsrConfig(_Section):
                           "smaller gives earlier partials at more CPU.")
 
 
+# Calibrated with `python bench/eval_replies.py --calibrate` on edgevox's own dev sets
+# (bench/data), never on the sets the figures are reported on; see docs/understanding.md.
+ACT_THRESHOLD = 0.6
+CONFIRM_THRESHOLD = 0.0
+
+
 class LlmConfig(_Section):
     model: str = "qwen2.5-coder-1.5b-q4km"
     n_threads: int = Field(2, ge=1, le=64)
-    n_ctx: int = Field(2048, ge=256, le=32768)
+    n_ctx: int = Field(3072, ge=256, le=32768)
     max_reply_tokens: int = Field(96, ge=8, le=1024)
     history_tokens: int = Field(512, ge=0, le=16384, description="Budget for earlier turns.")
     tool_timeout_s: float = Field(5.0, gt=0, le=120)
+    act_threshold: float = Field(
+        ACT_THRESHOLD, ge=0.0, le=1.0,
+        description="The model's act probability from which a tool call is made at once; "
+                    "below it the agent asks first (see docs/understanding.md).")
+    confirm_threshold: float = Field(
+        CONFIRM_THRESHOLD, ge=0.0, le=1.0,
+        description="Below this act probability the agent answers instead of asking.")
+
+    @model_validator(mode="after")
+    def _thresholds_in_order(self) -> LlmConfig:
+        if self.confirm_threshold > self.act_threshold:
+            raise ValueError("llm.confirm_threshold must not be above llm.act_threshold")
+        return self
+
+    def policy(self) -> ActPolicy:
+        """The thresholds as the understanding stage takes them."""
+        from edgevox.llm.decide import ActPolicy
+
+        return ActPolicy(self.act_threshold, self.confirm_threshold)
 
 
 class TtsConfig(_Section):

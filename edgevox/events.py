@@ -37,6 +37,7 @@ EVENT_TYPES = (
     "resumed",
     "turn_queued",
     "llm_first_token",
+    "confirming",
     "tool_call",
     "tool_result",
     "speaking_started",
@@ -188,6 +189,18 @@ class LlmFirstToken(Payload):
     TYPE: ClassVar[str] = "llm_first_token"
     ttft_s: float | None = None
     """The engine's own time from the request to its first generated token."""
+
+
+@dataclass(frozen=True)
+class Confirming(Payload):
+    """The agent asks before calling a tool ("… phải không?"); nothing has run. The call is
+    made only if the person's next turn says yes, within a short time."""
+
+    TYPE: ClassVar[str] = "confirming"
+    name: str = ""
+    arguments: dict[str, Any] = field(default_factory=dict)
+    reason: str = ""
+    """Why it asks: the model was unsure, an argument looked wrong, or the tool always asks."""
 
 
 @dataclass(frozen=True)

@@ -107,7 +107,8 @@ def test_spoken_request_to_tool_call_to_spoken_reply(agent, eval_dir):
     finished = events[types.index("speaking_finished")]
     assert finished.data["text"].startswith("Bây giờ là")
     assert agent.sink.played_audio().size > 0
-    assert agent.history.messages()[-1]["content"] == finished.data["text"]
+    # a turn that acted is remembered by its call, for follow-ups that change one argument
+    assert agent.history.messages()[-1]["content"] == "get_time()"
 
 
 def test_barge_in_stops_playback_and_cancels_generation(agent, eval_dir):
@@ -340,3 +341,45 @@ def test_one_turn_gives_the_same_figures_to_chat_json_the_log_and_the_bench(agen
     assert summary["llm_ttft_s"] == pytest.approx(latencies["llm_ttft_ms"] / 1000, abs=1e-3)
     assert summary["transcript"] == record["transcript"]["text"] == row["transcript"]
     assert summary["reply"] == record["reply"]["text"] == row["reply"]
+
+
+def test_a_call_asked_about_runs_only_on_the_persons_yes(agent):
+    """A tool that declares ``confirm`` is asked about ("… phải không?"); the call is made on
+    "ừ đúng rồi", and a "thôi không" makes nothing happen."""
+    from dataclasses import replace
+
+    from edgevox.tools.home import home_tools
+    from edgevox.tools.registry import ToolRegistry
+
+    assert agent.wait_idle(timeout_s=60)
+    original = agent.tools
+    home = home_tools()
+    agent.replace_tools(ToolRegistry(replace(tool, confirm=tool.name == "control_device")
+                                     for tool in home.values()))
+    subscription = agent.subscribe()
+    try:
+        asked = agent.ask_text("tắt đèn phòng khách giúp tôi")
+        events = collect(subscription, "speaking_finished")
+        types = [e.type for e in events if e.turn_id == asked.turn_id]
+        assert "confirming" in types and "tool_call" not in types
+        confirming = next(e for e in events if e.type == "confirming")
+        assert confirming.data["name"] == "control_device"
+        assert confirming.data["arguments"]["action"] == "off"
+        assert "phải không" in events[-1].data["text"]
+
+        yes = agent.ask_text("ừ đúng rồi")
+        events = collect(subscription, "speaking_finished")
+        call = next(e for e in events if e.type == "tool_call")
+        assert call.turn_id == yes.turn_id
+        assert call.data == {"name": "control_device",
+                             "arguments": confirming.data["arguments"]}
+
+        agent.ask_text("tắt đèn phòng khách giúp tôi")
+        collect(subscription, "speaking_finished")
+        agent.ask_text("thôi không")
+        events = collect(subscription, "speaking_finished")
+        assert "tool_call" not in [e.type for e in events]
+        assert "không làm" in events[-1].data["text"]
+    finally:
+        subscription.close()
+        agent.replace_tools(original)

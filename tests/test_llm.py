@@ -41,7 +41,7 @@ def gguf(model_dir, model_id: str):
 def understander(model_dir, eval_dir):
     from edgevox.llm.engine import LlamaEngine
 
-    engine = LlamaEngine(gguf(model_dir, MODEL_ID), n_threads=2, n_ctx=2048)
+    engine = LlamaEngine(gguf(model_dir, MODEL_ID), n_threads=2, n_ctx=3072)
     yield Understander(engine, ToolRegistry.from_file(eval_dir / "tools.json"))
     engine.close()
 
@@ -79,6 +79,51 @@ def test_request_no_tool_fits_gets_a_reply(understander):
     assert result.tool is None
     assert result.reply and len(result.reply) > 3
     assert result.to_dict()["tool"] is None
+
+
+def test_an_unsure_call_becomes_a_question(understander):
+    from edgevox.llm.decide import ActPolicy
+
+    unsure = Understander(understander.engine, understander.tools,
+                          policy=ActPolicy(act_threshold=1.0, confirm_threshold=0.0))
+    chunks: list[str] = []
+    for event in unsure.stream("tắt đèn phòng khách giúp tôi"):
+        if isinstance(event, ReplyChunk):
+            chunks.append(event.text)
+        else:
+            result = event
+    assert result.tool is None and result.proposal is not None
+    assert result.proposal.tool == "control_device"
+    assert result.reply == "".join(chunks) == "Bạn muốn tôi tắt đèn phòng khách phải không?"
+    assert result.to_dict()["confirm"]["args"]["device"] == "light"
+
+
+def test_replies_are_vietnamese_script_only_and_short(understander):
+    import re
+
+    allowed = re.compile(r"^[\w\s.,!?;:'()%/+\-]*$")
+    for text in ("một tuần có mấy ngày", "bút chì tiếng Anh là gì", "con mèo là con vật gì"):
+        reply = understander.ask(text).reply or ""
+        assert reply and allowed.match(reply), reply
+        assert not re.search(r"[\u0400-\u04ff\u3040-\u30ff\u4e00-\u9fff*#`]", reply), reply
+        assert len(re.findall(r"[.!?](?=\s)", reply)) < 2, reply
+
+
+@pytest.mark.parametrize(("first", "then", "tool", "args"), [
+    ("bật đèn phòng khách", "tắt nó đi", "control_device",
+     {"device": "light", "action": "off", "room": "living_room"}),
+])
+def test_a_follow_up_resolves_against_the_call_before_it(understander, first, then, tool, args):
+    from edgevox.llm.calls import format_call
+
+    earlier = understander.ask(first)
+    assert earlier.tool is not None
+    # as the agent's history keeps a turn that acted: the request and the call it made
+    history = [{"role": "user", "content": first},
+               {"role": "assistant",
+                "content": format_call(understander.tools[earlier.tool], earlier.args)}]
+    result = understander.ask(then, history=history)
+    assert (result.tool, {k: result.args.get(k) for k in args}) == (tool, args), result.to_dict()
 
 
 def test_reply_streams_before_it_is_complete(understander):
@@ -161,7 +206,7 @@ def test_ask_main_jsonl_contract(model_dir, eval_dir, tmp_path, monkeypatch):
 
     stdin = io.StringIO('{"text": "dừng nhạc lại"}\nnot json\n{"txt": 1}\n{"text": "chào bạn"}\n')
     stdout = io.StringIO()
-    code = ask_main(eval_dir / "tools.json", None, True, model, 2, 2048, stdin, stdout)
+    code = ask_main(eval_dir / "tools.json", None, True, model, 2, 3072, stdin, stdout)
     lines = [json.loads(line) for line in stdout.getvalue().splitlines()]
     assert code == 1 and len(lines) == 4
     assert "error" in lines[1] and "line 2" in lines[1]["error"] and "error" in lines[2]
@@ -188,7 +233,7 @@ def test_ask_prints_no_llama_cpp_lines_on_stderr(
     caplog.set_level(logging.DEBUG, logger="edgevox.llm.engine")
     stdout = io.StringIO()
     try:
-        code = ask_main(eval_dir / "tools.json", "xin chào", False, model, 2, 2048,
+        code = ask_main(eval_dir / "tools.json", "xin chào", False, model, 2, 3072,
                         io.StringIO(), stdout)
     finally:
         logging.getLogger().removeHandler(handler)

@@ -1,7 +1,9 @@
 """``edgevox ask``: requests in, one JSON answer per request out.
 
 ``edgevox ask --tools FILE "text"`` prints ``{"tool": NAME, "args": {...}}`` or ``{"tool": null,
-"reply": "..."}``; with ``--jsonl`` it reads ``{"text": ...}`` lines on stdin and answers each
+"reply": "..."}`` (with ``"confirm": {"tool": ..., "args": ...}`` when the reply is a question
+asked before that call, and ``"declined"`` when a call the model wrote was answered instead);
+with ``--jsonl`` it reads ``{"text": ...}`` lines on stdin and answers each
 on its own line, loading the model once. Every object carries ``ttft_s`` (request -> first
 output token), ``total_s`` (request -> validated call or complete reply), ``n_eval_tokens``
 (prompt tokens evaluated: the request's own, the prefix being cached) and ``n_out_tokens``.
@@ -19,6 +21,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from edgevox.errors import ConfigError, EdgevoxError
+from edgevox.llm.decide import ActPolicy
 from edgevox.llm.engine import LlamaEngine
 from edgevox.llm.understand import Understander
 from edgevox.tools.registry import ToolRegistry
@@ -63,6 +66,7 @@ def ask_main(
     n_ctx: int,
     stdin: TextIO,
     stdout: TextIO,
+    policy: ActPolicy | None = None,
 ) -> int:
     """Run ``edgevox ask``; returns the exit code. Setup problems raise :class:`EdgevoxError`."""
     if jsonl == (text is not None):
@@ -71,7 +75,7 @@ def ask_main(
         raise ConfigError("the request text is empty")
     tools = ToolRegistry.from_file(tools_file)
     with LlamaEngine(model_path, n_threads=n_threads, n_ctx=n_ctx) as engine:
-        understander = Understander(engine, tools, state_dir=prefix_state_dir())
+        understander = Understander(engine, tools, state_dir=prefix_state_dir(), policy=policy)
         if text is not None:
             stdout.write(json.dumps(_answer(understander, text), ensure_ascii=False) + "\n")
             stdout.flush()

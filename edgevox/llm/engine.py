@@ -70,6 +70,10 @@ class GenerationStats:
     total_s: float = 0.0
     """Call -> last output token."""
     cancelled: bool = False
+    first_candidates: tuple[tuple[int, float], ...] = ()
+    """The :data:`FIRST_CANDIDATES` highest raw logits at the first output step, as (token,
+    logit), before the grammar: where the model decides between replying and each tool, so the
+    understanding stage can read how sure it was (see :mod:`edgevox.llm.decide`)."""
 
     @property
     def tokens_per_s(self) -> float | None:
@@ -146,6 +150,7 @@ def _llama_cpp() -> Any:
 
 
 _log_callback: Any = None
+FIRST_CANDIDATES = 256
 _TOKEN_DATA = np.dtype([("id", np.intc), ("logit", np.single), ("p", np.single)])
 
 
@@ -285,7 +290,7 @@ class LlamaEngine(_Vocabulary):
         self,
         model_path: Path,
         n_threads: int = 2,
-        n_ctx: int = 2048,
+        n_ctx: int = 3072,
         n_batch: int = 512,
         max_draft_tokens: int = 8,
     ) -> None:
@@ -466,6 +471,11 @@ class LlamaEngine(_Vocabulary):
 
     # --- generation --------------------------------------------------------------------------
 
+    def _top(self, row: int) -> tuple[tuple[int, float], ...]:
+        logits = self._logits(row)
+        top = np.argpartition(logits, -FIRST_CANDIDATES)[-FIRST_CANDIDATES:]
+        return tuple((int(t), float(logits[t])) for t in top)
+
     def _pick(self, row: int, grammar: GrammarConstraint | None) -> int:
         logits = self._logits(row)
         token = int(np.argmax(logits))
@@ -542,6 +552,8 @@ class LlamaEngine(_Vocabulary):
             stats.draft_tokens += len(draft)
             pending = []
             stop = False
+            if not stats.first_candidates:
+                stats.first_candidates = self._top(first_row - offset)
             for j in range(len(draft) + 1):
                 token = self._pick(first_row + j - offset, grammar)
                 if j < len(draft) and token == draft[j]:

@@ -13,7 +13,10 @@ Per request the :class:`Understander`
    and decodes greedily under the grammar, with forced characters batched and copied words
    drafted (see :class:`edgevox.llm.engine.LlamaEngine`);
 4. reads the call back, validates it with the tool's pydantic model, or streams the reply's
-   words as they are generated.
+   words as they are generated (cut after two sentences, or at a loop: :func:`reply_end`);
+5. decides whether a call is made, asked about first or replaced by a spoken answer, from the
+   model's own probability of acting and the arguments' plausibility
+   (:mod:`edgevox.llm.decide`).
 """
 
 from __future__ import annotations
@@ -23,15 +26,24 @@ import re
 import threading
 import time
 import unicodedata
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from edgevox.errors import ModelError, ToolError
 from edgevox.llm.calls import parse_call, quote
+from edgevox.llm.decide import (
+    ActPolicy,
+    Proposal,
+    Verdict,
+    act_probability,
+    confirmation_question,
+    decide,
+    unnamed_place,
+)
 from edgevox.llm.engine import GenerationStats, LlamaEngine
-from edgevox.llm.grammar import Matcher, request_word_spans, tool_grammar
+from edgevox.llm.grammar import Grammar, Matcher, request_word_spans, tool_grammar
 from edgevox.llm.prompt import build_messages, select_examples
 from edgevox.tools.registry import APOLOGY_INVALID, REPLY_TOOL, Example, Param, Tool
 
@@ -69,6 +81,15 @@ class Understanding:
     """What the model wrote (call syntax)."""
     stats: GenerationStats = field(default_factory=GenerationStats)
     cancelled: bool = False
+    act_p: float | None = None
+    """The model's probability of acting rather than replying (see
+    :func:`~edgevox.llm.decide.act_probability`); ``None`` for a reply it chose itself."""
+    reason: str = ""
+    """Why a call the model chose was made, asked about or declined."""
+    proposal: Proposal | None = None
+    """The call a confirming question asks about; it runs only on the person's yes."""
+    declined: str | None = None
+    """The call the model wrote and the agent did not make (it answered instead)."""
 
     def to_dict(self) -> dict[str, Any]:
         """``{"tool": name, "args": {...}}`` or ``{"tool": None, "reply": "..."}`` + timings."""
@@ -77,6 +98,12 @@ class Understanding:
             if self.tool is not None
             else {"tool": None, "reply": self.reply or ""}
         )
+        if self.proposal is not None:
+            out["confirm"] = {"tool": self.proposal.tool, "args": self.proposal.args}
+        if self.declined is not None:
+            out["declined"] = self.declined
+        if self.act_p is not None:
+            out["act_p"] = round(self.act_p, 4)
         out["ttft_s"] = None if self.ttft_s is None else round(self.ttft_s, 4)
         out["total_s"] = round(self.total_s, 4)
         return out
@@ -241,6 +268,53 @@ class _CallGuide:
         return "" if at < 0 else self._source[at + len(copied) :]
 
 
+MAX_REPLY_SENTENCES = 2
+"""A spoken answer is short: longer ones are cut at a sentence end."""
+LONG_REPLY_SENTENCES = 5
+"""When the request asks for more ("kể", "giải thích", "chi tiết", "hướng dẫn")."""
+_MORE = frozenset({"kể", "giải", "chi", "hướng", "liệt", "kỹ", "kĩ"})
+_SENTENCE_END = re.compile(r"[.!?](?=\s)")
+_LOOP_WORDS = 3
+"""A run of at least this many words said twice in a row is a loop ("là một con vật có thể là
+một con vật có thể ..."); shorter runs must come three times ("rất rất rất")."""
+
+
+def previous_request_words(history: Sequence[dict[str, str]]) -> list[str]:
+    """The words of the last request in ``history`` (none without one)."""
+    earlier = next((m["content"] for m in reversed(history) if m.get("role") == "user"), "")
+    return [word for word, _, _ in request_word_spans(unicodedata.normalize("NFC", earlier))]
+
+
+def asks_for_more(words: Sequence[str]) -> bool:
+    """Whether the request asks for a longer answer than two sentences."""
+    lowered = [w.lower() for w in words]
+    return any(w in _MORE and (w != "chi" or "tiết" in lowered) for w in lowered)
+
+
+def reply_end(body: str, max_sentences: int) -> int | None:
+    """Where a reply being generated must end, or ``None`` to let it go on.
+
+    After ``max_sentences`` sentences it ends at the last one's stop. A repeated run of words
+    (a small model's loop) ends it before the repetition, at its last sentence end if it has
+    one. Checked on every new piece, so a loop costs at most one repetition of speech.
+    """
+    stops = [m.end() for m in _SENTENCE_END.finditer(body)]
+    if len(stops) >= max_sentences:
+        return stops[max_sentences - 1]
+    spans = [(m.start(), m.end()) for m in re.finditer(r"\S+", body)]
+    words = [body[a:b].lower().strip(".,!?;:") for a, b in spans]
+    for n in range(1, len(words) // 2 + 1):
+        times = 2 if n >= _LOOP_WORDS else 3
+        if len(words) >= n * times and all(
+            words[-n:] == words[len(words) - (k + 1) * n : len(words) - k * n]
+            for k in range(1, times)
+        ):
+            loop_start = spans[len(words) - (times - 1) * n][0]
+            earlier = [stop for stop in stops if stop <= loop_start]
+            return earlier[-1] if earlier else loop_start
+    return None
+
+
 class Understander:
     """Turns requests into tool calls or replies with one engine and one tool set."""
 
@@ -252,11 +326,13 @@ class Understander:
         max_tokens: int = 100,
         warm: bool = True,
         state_dir: Path | None = None,
+        policy: ActPolicy | None = None,
     ) -> None:
         if not tools:
             raise ToolError("register at least one tool")
         self.engine = engine
         self.tools = tools
+        self.policy = policy or ActPolicy()
         self.max_tokens = max_tokens
         self.state_dir = state_dir
         self._messages = build_messages(tools, select_examples(tools, examples))
@@ -333,20 +409,69 @@ class Understander:
     ) -> Iterator[ReplyChunk | Understanding]:
         """Reply pieces as they are generated, then the final :class:`Understanding`.
 
-        ``history`` holds earlier turns as chat messages (user, assistant, ...).
+        ``history`` holds earlier turns as chat messages (user, assistant, ...). A tool call
+        the model chose is checked by :func:`~edgevox.llm.decide.decide` before it is
+        returned: when the model was unsure or an argument does not make sense, the outcome is
+        a confirming question (with the call as its :attr:`Understanding.proposal`) or a spoken
+        answer generated in its place, from the same cached prompt.
         """
         start = time.perf_counter()
         text = unicodedata.normalize("NFC", text)  # the parsers' offsets are into NFC text
         word_spans = request_word_spans(text)
-        words = [word for word, _, _ in word_spans]
+        # a follow-up ("còn ngày mai thì sao") may copy a place or a name from the request
+        # before it: those words come after the request's own, so their indices do not move
+        words = [word for word, _, _ in word_spans] + previous_request_words(history)
         hints = Hints.read(text)
         choices = argument_choices(self.tools, hints)
+        offered = offered_tools(self.tools, hints)
         grammar = tool_grammar(
-            offered_tools(self.tools, hints), choices, words,
-            reserved=reserved_words(self.tools, choices, word_spans, hints),
+            offered, choices, words, reserved=reserved_words(self.tools, choices, word_spans, hints)
         )
-        guide = _CallGuide(grammar.matcher(), words)
         prompt = self._fit(history, self.engine.tokenize(text.strip()) + self._suffix)
+        sentences = (LONG_REPLY_SENTENCES if asks_for_more(words[: len(word_spans)])
+                     else MAX_REPLY_SENTENCES)
+        out, first_s = yield from self._generate(prompt, grammar, words, cancel, start,
+                                                 sentences)
+        stats = self.engine.last_stats
+        result = self._result(out, stats, cancel)
+        if result.tool is not None:
+            result.act_p = act_probability(stats.first_candidates, self.engine.piece,
+                                           [tool.name for tool in offered])
+            tool = self.tools[result.tool]
+            verdict, result.reason = decide(tool, result.args, result.act_p, self.policy)
+            if verdict is Verdict.CONFIRM:
+                result.args = unnamed_place(tool, result.args) or result.args
+                question = confirmation_question(tool, result.args)
+                yield ReplyChunk(question, first_s)
+                result = Understanding(
+                    None, reply=question, raw=out, stats=stats, act_p=result.act_p,
+                    reason=result.reason,
+                    proposal=Proposal(tool.name, result.args, question, result.act_p,
+                                      result.reason))
+            elif verdict is Verdict.ANSWER:
+                logger.info("not calling %s: %s", out, result.reason)
+                act_p, reason, declined = result.act_p, result.reason, out
+                out, _ = yield from self._generate(prompt, tool_grammar([], reply=True), words,
+                                                   cancel, start, sentences)
+                result = self._result(out, self.engine.last_stats, cancel)
+                result.act_p, result.reason, result.declined = act_p, reason, declined
+        result.ttft_s = first_s
+        result.total_s = time.perf_counter() - start
+        yield result
+
+    def _generate(
+        self,
+        prompt: list[int],
+        grammar: Grammar,
+        words: Sequence[str],
+        cancel: threading.Event | None,
+        start: float,
+        sentences: int,
+    ) -> Generator[ReplyChunk, None, tuple[str, float | None]]:
+        """Run the model under ``grammar``, yielding the reply's words as they come (at most
+        ``sentences`` sentences); returns what it wrote and the time from ``start`` to its
+        first token."""
+        guide = _CallGuide(grammar.matcher(), words)
         first_s: float | None = None
         emitted = 0
         pieces = self.engine.generate(prompt, grammar.text, self.max_tokens, cancel, guide)
@@ -356,15 +481,18 @@ class Understander:
                     first_s = time.perf_counter() - start
                 if guide.text.startswith(_REPLY_OPEN):
                     body = guide.text[len(_REPLY_OPEN) :].split('"', 1)[0]
+                    end = reply_end(body, sentences)
+                    if end is not None:  # enough said, or a loop: the reply ends here
+                        body = body[: max(end, emitted)]
+                        guide.text = f'{_REPLY_OPEN}{body}")'
                     if len(body) > emitted:
                         yield ReplyChunk(body[emitted:], first_s)
                         emitted = len(body)
+                    if end is not None:
+                        break
         finally:
             pieces.close()
-        result = self._result(guide.text, self.engine.last_stats, cancel)
-        result.ttft_s = first_s
-        result.total_s = time.perf_counter() - start
-        yield result
+        return guide.text, first_s
 
     def _result(
         self, out: str, stats: GenerationStats, cancel: threading.Event | None

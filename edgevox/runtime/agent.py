@@ -37,6 +37,7 @@ import numpy as np
 from edgevox.errors import BusyError
 from edgevox.events import (
     Backchannel,
+    Confirming,
     Echo,
     Error,
     Event,
@@ -54,6 +55,8 @@ from edgevox.events import (
     ToolReturned,
     TurnQueued,
 )
+from edgevox.llm.calls import format_call
+from edgevox.llm.decide import Proposal, confirmation_answer
 from edgevox.queues import put_dropping_oldest
 from edgevox.runtime.floor import Floor, Heard
 from edgevox.runtime.turns import Turn, TurnIds, TurnState
@@ -62,6 +65,7 @@ from edgevox.tools.registry import APOLOGY_FAILED
 log = logging.getLogger(__name__)
 
 FILLER_VI = "Vâng, bạn đợi một chút."
+DECLINED_VI = "Vâng, vậy tôi không làm nữa."
 SLOW_TOOL_S = 0.3
 CLOSE_TIMEOUT_S = 1.5  # close() gives the workers this long in all, then leaves them behind
 MAX_WAITING_TURNS = 4  # accepted and not yet picked up by the think worker; more is "busy"
@@ -91,13 +95,32 @@ def join_resumed(before: str, after: str) -> str:
 
 
 class History:
-    """Earlier exchanges for the LLM, trimmed oldest-first to a token budget."""
+    """Earlier exchanges for the LLM, trimmed oldest-first to a token budget, and the one call
+    the agent last asked about ("… phải không?") while it waits for the person's yes.
+
+    The assistant's side of an exchange is what the person heard of the reply, or, for a turn
+    that acted, the call it made: the model sees its own call and can change one argument of it
+    for a follow-up ("bật đèn phòng khách" ... "tắt nó đi").
+    """
 
     def __init__(self, token_budget: int, count_tokens: Callable[[str], int]) -> None:
         self.token_budget = token_budget
         self._count = count_tokens
         self._turns: list[tuple[str, str]] = []
+        self._proposal: Proposal | None = None
         self._lock = threading.Lock()
+
+    def propose(self, proposal: Proposal | None) -> None:
+        """Remember the call a confirming question asked about (``None`` forgets it)."""
+        with self._lock:
+            self._proposal = proposal
+
+    def take_proposal(self) -> Proposal | None:
+        """The call asked about, if it is still fresh; it is forgotten either way: the next
+        turn answers it or moves on."""
+        with self._lock:
+            proposal, self._proposal = self._proposal, None
+        return None if proposal is None or proposal.expired() else proposal
 
     def add(self, user: str, assistant: str) -> None:
         with self._lock:
@@ -116,6 +139,7 @@ class History:
     def clear(self) -> None:
         with self._lock:
             self._turns.clear()
+            self._proposal = None
 
     def __len__(self) -> int:
         return len(self._turns)
@@ -279,7 +303,8 @@ class Agent:
 
         with self._thinking:
             self.understander = Understander(self.understander.engine, tools,
-                                             max_tokens=self.understander.max_tokens)
+                                             max_tokens=self.understander.max_tokens,
+                                             policy=self.understander.policy)
             self.tools = tools
 
     def new_session(self) -> None:
@@ -346,7 +371,7 @@ class Agent:
         # Every turn ends with this event, even one that never spoke: clients wait for it.
         self._publish(turn, SpeakingFinished(turn.heard_text, cancelled).event(turn.turn_id))
         if turn.user_text and not turn.resumed:  # a resumed turn's words live on in the next
-            self.history.add(turn.user_text, turn.heard_text)
+            self.history.add(turn.user_text, turn.call_line or turn.heard_text)
         with self._open_lock:
             self._open.pop(turn.turn_id, None)
         turn.done.set()
@@ -512,6 +537,16 @@ class Agent:
             for clause in chunker.feed(turn.say_text) + chunker.flush():
                 self._enqueue_speech(turn, clause)
             return
+        proposal = self.history.take_proposal()
+        if proposal is not None:
+            answer = confirmation_answer(turn.user_text)
+            if answer is not None:
+                spoken = (self._act(turn, proposal.tool, proposal.args) if answer
+                          else DECLINED_VI)
+                if spoken is not None:
+                    for clause in chunker.feed(spoken) + chunker.flush():
+                        self._enqueue_speech(turn, clause)
+                return
         first = True
         result = None
         for item in self.understander.stream(turn.user_text, turn.cancel,
@@ -528,15 +563,28 @@ class Agent:
         if turn.cancel.is_set() or result is None:
             return
         if result.tool is None:
+            if result.proposal is not None:
+                self._publish(turn, Confirming(result.proposal.tool, result.proposal.args,
+                                               result.reason).event(turn.turn_id))
+                self.history.propose(result.proposal)
             for clause in chunker.flush():
                 self._enqueue_speech(turn, clause)
             return
-        if not turn.act():  # from here the request acts: it can no longer be withdrawn
-            return
-        self._publish(turn, ToolCall(result.tool, result.args).event(turn.turn_id))
-        spoken = self._run_tool(turn, result.tool, result.args)
-        for clause in chunker.feed(spoken) + chunker.flush():
-            self._enqueue_speech(turn, clause)
+        spoken = self._act(turn, result.tool, result.args)
+        if spoken is not None:
+            for clause in chunker.feed(spoken) + chunker.flush():
+                self._enqueue_speech(turn, clause)
+
+    def _act(self, turn: Turn, name: str, args: dict[str, Any]) -> str | None:
+        """Make the call and return what to speak; ``None`` when the turn was cancelled first.
+
+        From here the request acts: it can no longer be withdrawn.
+        """
+        if not turn.act():
+            return None
+        turn.call_line = format_call(self.tools[name], args)
+        self._publish(turn, ToolCall(name, args).event(turn.turn_id))
+        return self._run_tool(turn, name, args)
 
     def _run_tool(self, turn: Turn, name: str, args: dict[str, Any]) -> str:
         """Run a tool on its own thread; say a filler if it is slow; return what to speak."""

@@ -137,7 +137,8 @@ def build_understander(config: Config, store: ModelStore, tools):
 
     engine = LlamaEngine(llm_model_path(config, store), n_threads=config.llm.n_threads,
                          n_ctx=config.llm.n_ctx)
-    return Understander(engine, tools, max_tokens=config.llm.max_reply_tokens)
+    return Understander(engine, tools, max_tokens=config.llm.max_reply_tokens,
+                        policy=config.llm.policy())
 
 
 EchoMode = Literal["on", "off", "external"]

@@ -67,6 +67,10 @@ class Turn:
         self.done = threading.Event()
         self.first_audio = threading.Event()  # the first clause was synthesised (or skipped)
         self.heard_text = ""
+        self.call_line = ""
+        """The tool call this turn made, as the model writes it (``control_device("light",
+        "on", room="living_room")``): the history keeps it, so a follow-up ("tắt nó đi") can
+        reuse its arguments."""
         self.timeline = TurnTimeline()
         self._state = TurnState.QUEUED
         self._lock = threading.Lock()

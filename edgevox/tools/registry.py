@@ -95,6 +95,11 @@ class Tool:
     args_model: type[BaseModel]
     func: Callable[..., Any] | None = None
     examples: tuple[Example, ...] = ()
+    confirm: bool = False
+    """Always ask "… phải không?" and act only on a yes (a door lock, a payment, a call)."""
+    readback: str | None = None
+    """How the confirming question says the call, in Vietnamese, with ``{param}`` fields
+    (``"mở khóa {door}"``); without it a built-in or a generic question is used."""
 
     def validate(self, args: Mapping[str, Any]) -> dict[str, Any]:
         """Arguments checked and coerced by the tool's pydantic model; :class:`ToolError`."""
@@ -247,6 +252,10 @@ class ToolOptions(TypedDict, total=False):
     """What the prompt says the tool does; default: the docstring's first paragraph."""
     examples: Iterable[Any]
     """Requests and the arguments they should produce (few-shot material for the prompt)."""
+    confirm: bool
+    """Act only after the person confirms (see :attr:`Tool.confirm`)."""
+    readback: str | None
+    """The Vietnamese words of the confirming question (see :attr:`Tool.readback`)."""
 
 
 def _first_paragraph(doc: str | None) -> str:
@@ -258,6 +267,8 @@ def tool_from_function(
     name: str | None = None,
     description: str | None = None,
     examples: Iterable[Any] = (),
+    confirm: bool = False,
+    readback: str | None = None,
 ) -> Tool:
     """A tool from a typed function: parameters from its signature, description from its doc."""
     tool_name = _check_name(name or func.__name__, "tool")
@@ -285,6 +296,8 @@ def tool_from_function(
         args_model=model,
         func=func,
         examples=_examples(examples, where),
+        confirm=confirm,
+        readback=_readback(readback, where),
     )
 
 
@@ -294,6 +307,8 @@ def tool_from_model(
     name: str | None = None,
     description: str | None = None,
     examples: Iterable[Any] = (),
+    confirm: bool = False,
+    readback: str | None = None,
 ) -> Tool:
     """A tool whose arguments are the fields of a pydantic model (called as ``func(**args)``)."""
     tool_name = _check_name(name or _snake(model.__name__), "tool")
@@ -305,7 +320,17 @@ def tool_from_model(
         args_model=model,
         func=func,
         examples=_examples(examples, where),
+        confirm=confirm,
+        readback=_readback(readback, where),
     )
+
+
+def _readback(text: Any, where: str) -> str | None:
+    if text is None:
+        return None
+    if not isinstance(text, str) or not text.strip():
+        raise ToolError(f"{where}: 'readback' must be a non-empty string")
+    return text
 
 
 def _snake(name: str) -> str:
@@ -338,7 +363,15 @@ def tool_from_spec(spec: Mapping[str, Any], where: str = "tool") -> Tool:
         params=params,
         args_model=_model_for(tool_name, params),
         examples=_examples(spec.get("examples", ()), where),
+        confirm=_flag(spec.get("confirm", False), "confirm", where),
+        readback=_readback(spec.get("readback"), where),
     )
+
+
+def _flag(value: Any, key: str, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise ToolError(f"{where}: {key!r} must be true or false")
+    return value
 
 
 # --- the registry ------------------------------------------------------------------------------

@@ -1,0 +1,265 @@
+"""Score what the understanding stage does with speech that is not a command, and calibrate
+when it acts.
+
+    python bench/eval_replies.py                  # every set, the configured thresholds
+    python bench/eval_replies.py --calibrate      # choose the thresholds on the dev sets
+    python bench/eval_replies.py --sets test      # the held-out non-command set only
+
+Sets, in ``bench/data`` (written for edgevox, not taken from any evaluation corpus):
+
+* ``noncommands.dev.jsonl``: questions, remarks, stories and advice that mention devices,
+  places, times, songs, weather, dates and numbers but ask for no action. Calibration set.
+* ``noncommands.test.jsonl``: the same kinds of speech, other sentences. **Held out**: nothing
+  is chosen on it; it is only reported.
+* ``commands.unseen.jsonl``: commands in phrasings the prompt never saw, with the exact call
+  expected. Calibration set (the thresholds must not cost real commands).
+* ``facts.dev.jsonl``: simple factual questions with accepted answers (a reply is correct when
+  it contains one of them).
+* ``followups.dev.jsonl``: two-turn conversations whose second turn only makes sense after the
+  first ("bật đèn phòng khách" ... "tắt nó đi"), with the second turn's expected call.
+
+Figures: the **false-action rate** (a tool *called* on a non-command; a confirming question is
+not an action), the share asked about first, tool accuracy on the commands (a question instead
+of the call counts as a miss), knowledge accuracy, replies in a non-Vietnamese script or in a
+loop, and the median request -> validated call. The tool set is the shared reference one
+(``$EDGEVOX_EVAL_DIR/tools.json``).
+
+``--calibrate`` runs the dev sets once with every call let through and its act probability
+recorded, then replays :func:`edgevox.llm.decide.decide` over a grid of thresholds: the act
+threshold is the lowest that keeps the dev false-action rate at or under half the 2 % target
+(headroom for unseen speech), and the confirm threshold the lowest that keeps questions asked
+about non-commands at or under :data:`MAX_CONFIRM_RATE`. It prints them for
+``edgevox.llm.decide.ActPolicy``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import statistics
+import sys
+import unicodedata
+from pathlib import Path
+from typing import Any
+
+from eval_commands import default_model, eval_dir, exact_pass
+
+DATA = Path(__file__).resolve().parent / "data"
+TARGET_FALSE_ACTION = 0.02
+TARGET_TOOL_ACCURACY = 0.95
+TARGET_KNOWLEDGE = 0.60
+TARGET_CALL_S = 0.6
+MAX_CONFIRM_RATE = 0.10
+CALIBRATION_TOKENS = 40
+_VIETNAMESE = re.compile(
+    r"^[a-zA-Z0-9\s.,!?;:'()%/+\-"
+    "\u00c0-\u00c3\u00c8-\u00ca\u00cc\u00cd\u00d2-\u00d5\u00d9\u00da\u00dd"
+    "\u00e0-\u00e3\u00e8-\u00ea\u00ec\u00ed\u00f2-\u00f5\u00f9\u00fa\u00fd"
+    "\u0102\u0103\u0110\u0111\u0128\u0129\u0168\u0169\u01a0\u01a1\u01af\u01b0\u1ea0-\u1ef9]*$"
+)
+
+
+def read(name: str) -> list[dict[str, Any]]:
+    path = DATA / name
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+
+
+def run(sets: dict[str, list[dict]], tools_file: Path, model: Path, threads: int, policy,
+        max_tokens: int = 100) -> dict[str, list[dict]]:
+    """Each request through one Understander, as ``edgevox ask`` answers it; a follow-up's
+    second turn sees the first as the agent's history holds it (the call, or the reply)."""
+    from edgevox.llm.calls import format_call
+    from edgevox.llm.engine import LlamaEngine
+    from edgevox.llm.understand import Understander
+    from edgevox.tools.registry import ToolRegistry
+
+    tools = ToolRegistry.from_file(tools_file)
+    outs: dict[str, list[dict]] = {}
+    done = 0
+    with LlamaEngine(model, n_threads=threads) as engine:
+        understander = Understander(engine, tools, policy=policy, max_tokens=max_tokens)
+        for name, rows in sets.items():
+            outs[name] = []
+            for row in rows:
+                history: list[dict[str, str]] = []
+                for text in row.get("turns", [])[:-1]:
+                    earlier = understander.ask(text, history=history)
+                    answer = (format_call(tools[earlier.tool], earlier.args) if earlier.tool
+                              else earlier.reply or "")
+                    history += [{"role": "user", "content": text},
+                                {"role": "assistant", "content": answer}]
+                text = row["turns"][-1] if "turns" in row else row["text"]
+                result = understander.ask(text, history=history)
+                outs[name].append({**result.to_dict(), "reason": result.reason})
+                done += 1
+                if done % 25 == 0:
+                    print(f"  {done} requests", file=sys.stderr, flush=True)
+    return outs
+
+
+def is_loop(reply: str) -> bool:
+    from edgevox.llm.understand import MAX_REPLY_SENTENCES, reply_end
+
+    body = reply.rstrip()
+    end = reply_end(body + " ", MAX_REPLY_SENTENCES + 3)
+    return end is not None and end < len(body)
+
+
+def reply_problems(outs: list[dict[str, Any]]) -> tuple[int, int]:
+    """Replies with a character a Vietnamese voice cannot read, and replies that loop."""
+    replies = [o.get("reply") or "" for o in outs if o.get("tool") is None]
+    script = sum(1 for r in replies if not _VIETNAMESE.match(r))
+    loops = sum(1 for r in replies if is_loop(r))
+    return script, loops
+
+
+def knowledge_correct(row: dict[str, Any], out: dict[str, Any]) -> bool:
+    reply = unicodedata.normalize("NFC", out.get("reply") or "").lower()
+    return out.get("tool") is None and any(
+        unicodedata.normalize("NFC", a).lower() in reply for a in row["answers"])
+
+
+def summarise(name: str, rows: list[dict], outs: list[dict], verbose: bool) -> dict[str, Any]:
+    acted = [o.get("tool") is not None for o in outs]
+    asked = ["confirm" in o for o in outs]
+    script, loops = reply_problems(outs)
+    summary: dict[str, Any] = {"set": name, "n": len(rows), "acted": sum(acted),
+                               "confirmed": sum(asked), "script": script, "loops": loops}
+    line = f"{name}: {len(rows)} requests"
+    if name.startswith("noncommands"):
+        summary["false_action_rate"] = sum(acted) / len(rows)
+        line += (f", false actions {sum(acted)} ({summary['false_action_rate']:.1%}), "
+                 f"asked first {sum(asked)} ({sum(asked) / len(rows):.1%})")
+        misses = [(r, o) for r, o, a in zip(rows, outs, acted, strict=True) if a]
+    elif name.startswith(("commands", "followups")):
+        passed = [exact_pass(r["expect"], o) for r, o in zip(rows, outs, strict=True)]
+        summary["accuracy"] = sum(passed) / len(rows)
+        calls = [o["total_s"] for o in outs if o.get("tool") is not None]
+        summary["median_call_s"] = statistics.median(calls) if calls else None
+        line += (f", tool accuracy {summary['accuracy']:.1%}, asked first {sum(asked)}, "
+                 f"median request->validated call "
+                 f"{summary['median_call_s'] or float('nan'):.3f} s")
+        misses = [(r, o) for r, o, p in zip(rows, outs, passed, strict=True) if not p]
+    else:
+        correct = [knowledge_correct(r, o) for r, o in zip(rows, outs, strict=True)]
+        summary["knowledge_accuracy"] = sum(correct) / len(rows)
+        line += (f", correct {sum(correct)} ({summary['knowledge_accuracy']:.1%}), "
+                 f"tools called {sum(acted)}")
+        misses = [(r, o) for r, o, c in zip(rows, outs, correct, strict=True) if not c]
+    print(f"{line}, replies in another script {script}, loops {loops}")
+    if verbose:
+        for row, out in misses:
+            shown = {k: out[k] for k in ("tool", "args", "reply", "confirm", "act_p", "reason")
+                     if k in out and out[k] not in (None, "")}
+            print(f"  MISS {row.get('text')!r}: {json.dumps(shown, ensure_ascii=False)}")
+    return summary
+
+
+def calibrate(rows_by_set: dict[str, list[dict]], outs_by_set: dict[str, list[dict]],
+              tools_file: Path) -> tuple[float, float]:
+    """Thresholds from the dev sets' raw calls (see the module doc)."""
+    from edgevox.llm.decide import ActPolicy, Verdict, decide
+    from edgevox.tools.registry import ToolRegistry
+
+    tools = ToolRegistry.from_file(tools_file)
+
+    def verdicts(outs: list[dict], policy: ActPolicy) -> list[Verdict | None]:
+        found: list[Verdict | None] = []
+        for out in outs:
+            call = out.get("confirm") or (out if out.get("tool") else None)
+            found.append(None if call is None else
+                         decide(tools[call["tool"]], call["args"], out.get("act_p"), policy)[0])
+        return found
+
+    non = outs_by_set["noncommands.dev"]
+    grid = [i / 100 for i in range(0, 100)]
+    act = next((t for t in grid
+                if sum(v is Verdict.ACT for v in verdicts(non, ActPolicy(t, t))) / len(non)
+                <= TARGET_FALSE_ACTION / 2), 0.99)
+    confirm = next((t for t in grid if t <= act and sum(
+        v is Verdict.CONFIRM for v in verdicts(non, ActPolicy(act, t))) / len(non)
+        <= MAX_CONFIRM_RATE), act)
+    policy = ActPolicy(act, confirm)
+    for name in outs_by_set:
+        found = verdicts(outs_by_set[name], policy)
+        counts = {v.value: sum(f is v for f in found) for v in Verdict}
+        if name.startswith("commands"):
+            rows, outs = rows_by_set[name], outs_by_set[name]
+            right = sum(f is Verdict.ACT and exact_pass(r["expect"], o)
+                        for r, o, f in zip(rows, outs, found, strict=True))
+            right += sum(r["expect"]["tool"] is None and f is None
+                         for r, f in zip(rows, found, strict=True))
+            counts["accuracy"] = round(right / len(rows), 4)
+        print(f"  {name} at act {act:.2f} / confirm {confirm:.2f}: {counts}")
+    return act, confirm
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tools", type=Path, default=None, help="default: <eval>/tools.json")
+    parser.add_argument("--model", type=Path, default=None, help="GGUF (default: the 1.5B)")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--sets", default="dev,test,unseen,facts,followups",
+                        help="any of dev (non-commands), test (held out), unseen, facts, "
+                             "followups")
+    parser.add_argument("--calibrate", action="store_true",
+                        help="choose the act and confirm thresholds on the dev sets")
+    parser.add_argument("--out", type=Path, help="write every answer (JSONL) here")
+    parser.add_argument("-v", "--verbose", action="store_true", help="list what went wrong")
+    args = parser.parse_args()
+    tools_file = args.tools or eval_dir() / "tools.json"
+    if not tools_file.is_file():
+        sys.exit(f"no tool set at {tools_file}: set EDGEVOX_EVAL_DIR or pass --tools")
+    model = args.model or default_model()
+    from edgevox.llm.decide import ActPolicy
+
+    files = {"dev": "noncommands.dev.jsonl", "test": "noncommands.test.jsonl",
+             "unseen": "commands.unseen.jsonl", "facts": "facts.dev.jsonl",
+             "followups": "followups.dev.jsonl"}
+    wanted = ["dev", "unseen"] if args.calibrate else args.sets.split(",")
+    sets = {files[k].removesuffix(".jsonl"): read(files[k]) for k in wanted}
+    texts = [row.get("text") or " / ".join(row["turns"]) for rows in sets.values()
+             for row in rows]
+    policy = ActPolicy(0.0, 0.0) if args.calibrate else ActPolicy()
+    print(f"model {model.name}, {args.threads} threads, {len(texts)} requests, act threshold "
+          f"{policy.act_threshold:.2f}, confirm threshold {policy.confirm_threshold:.2f}")
+    # calibration reads only the calls: replies are cut short there, which saves most of the time
+    outs_by_set = run(sets, tools_file, model, args.threads, policy,
+                      max_tokens=CALIBRATION_TOKENS if args.calibrate else 100)
+    outs = [out for name in sets for out in outs_by_set[name]]
+    if args.out:
+        with args.out.open("w", encoding="utf-8") as f:
+            for text, out in zip(texts, outs, strict=True):
+                f.write(json.dumps({"text": text, **out}, ensure_ascii=False) + "\n")
+    if args.calibrate:
+        act, confirm = calibrate(sets, outs_by_set, tools_file)
+        print(f"calibrated on the dev sets: ActPolicy(act_threshold={act:.2f}, "
+              f"confirm_threshold={confirm:.2f})")
+        return 0
+    summaries = [summarise(name, rows, outs_by_set[name], args.verbose)
+                 for name, rows in sets.items()]
+    ok = True
+    for s in summaries:
+        checks = [(f"{s['set']}: no reply in another script or in a loop",
+                   s["script"] == 0 and s["loops"] == 0)]
+        if "false_action_rate" in s:
+            checks.append((f"{s['set']}: false-action rate <= {TARGET_FALSE_ACTION:.0%}",
+                           s["false_action_rate"] <= TARGET_FALSE_ACTION))
+        if "accuracy" in s:
+            checks.append((f"{s['set']}: tool accuracy >= {TARGET_TOOL_ACCURACY:.0%}",
+                           s["accuracy"] >= TARGET_TOOL_ACCURACY))
+            checks.append((f"{s['set']}: median call <= {TARGET_CALL_S} s",
+                           s["median_call_s"] is not None
+                           and s["median_call_s"] <= TARGET_CALL_S))
+        if "knowledge_accuracy" in s:
+            checks.append((f"{s['set']}: knowledge correct >= {TARGET_KNOWLEDGE:.0%}",
+                           s["knowledge_accuracy"] >= TARGET_KNOWLEDGE))
+        for label, passed in checks:
+            print(f"  {'PASS' if passed else 'FAIL'} {label}")
+            ok &= passed
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

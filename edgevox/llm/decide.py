@@ -1,0 +1,280 @@
+"""Acting or answering: how sure the model was, whether its arguments make sense, what to do.
+
+An action nobody asked for is the worst thing a voice assistant can do, and a 1.5B model under
+a tool grammar picks *some* tool for many questions that merely mention a device, a place or
+a time ("mặt trời mọc ở hướng nào" became ``get_weather(city="trời mọc")``). Greedy decoding
+hides how close that choice was, so the understanding stage reads it back:
+
+* **act probability**: at the first output step the model chooses between ``say("`` and the
+  tools' names. :func:`act_probability` is the probability mass, among the tokens that can
+  start an answer at all, of tokens that can only start a tool call;
+* **argument plausibility**: a string argument must read as what its parameter names
+  (:func:`implausible_argument`): a place is a place edgevox knows, a song query or a
+  contact's name is not a whole question;
+* :func:`decide` turns both, the thresholds of :class:`ActPolicy` and the tool's own
+  ``confirm`` flag into one :class:`Verdict`: act, ask first, or answer instead.
+
+Asking first never acts: the call waits as a :class:`Proposal` until the person says yes
+(:func:`confirmation_answer`) in the next turn. The thresholds are calibrated by
+``bench/eval_replies.py --calibrate`` on edgevox's own dev sets, never on the sets reported.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+import re
+import time
+import unicodedata
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from edgevox.config import ACT_THRESHOLD, CONFIRM_THRESHOLD
+from edgevox.tools.home import DEVICE_VI, ROOM_VI, duration_vi
+from edgevox.tools.registry import REPLY_TOOL, Param, Tool
+
+CONFIRM_TTL_S = 30.0
+"""How long a question "… phải không?" waits for its yes: later, a yes means something else."""
+
+
+class Verdict(enum.Enum):
+    ACT = "act"
+    CONFIRM = "confirm"
+    ANSWER = "answer"
+
+
+@dataclass(frozen=True)
+class ActPolicy:
+    """When a chosen tool call is made, asked about first, or replaced by a spoken answer.
+
+    ``act_threshold``: the act probability from which a plausible call is made at once.
+    ``confirm_threshold``: from here up to ``act_threshold`` (and for an implausible argument
+    above ``act_threshold``) the agent asks before acting; below it, it answers instead.
+    """
+
+    act_threshold: float = ACT_THRESHOLD
+    confirm_threshold: float = CONFIRM_THRESHOLD
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.confirm_threshold <= self.act_threshold <= 1.0:
+            raise ValueError("need 0 <= confirm_threshold <= act_threshold <= 1")
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """A call the agent asked about and has not made: it runs only on the person's yes."""
+
+    tool: str
+    args: dict[str, Any]
+    question: str
+    act_p: float | None = None
+    reason: str = ""
+    asked_t: float = field(default_factory=time.monotonic)
+
+    def expired(self, now: float | None = None) -> bool:
+        return (time.monotonic() if now is None else now) - self.asked_t > CONFIRM_TTL_S
+
+
+# --- the model's own probability -----------------------------------------------------------
+
+
+def act_probability(
+    candidates: Sequence[tuple[int, float]],
+    piece: Callable[[int], bytes],
+    tool_names: Sequence[str],
+) -> float | None:
+    """The probability the model gave to starting a tool call rather than a spoken reply.
+
+    ``candidates`` are the highest raw logits of the first output step (before the grammar).
+    Only tokens that can begin one of the answers the grammar admits (``name(`` or ``say("``)
+    count; a token shared by both kinds ("s" of "say" and "set_timer") counts as not acting, so
+    the figure is what the model committed to. ``None`` when no candidate can begin an answer.
+    """
+    openings = [f"{name}(" for name in tool_names]
+    reply = f'{REPLY_TOOL}("'
+    top = max((logit for _, logit in candidates), default=0.0)
+    act = total = 0.0
+    for token, logit in candidates:
+        text = piece(token).decode("utf-8", "ignore")
+        if not text:
+            continue
+        starts_tool = any(o.startswith(text) or text.startswith(o) for o in openings)
+        starts_reply = reply.startswith(text) or text.startswith(reply)
+        if not (starts_tool or starts_reply):
+            continue
+        weight = math.exp(logit - top)
+        total += weight
+        if starts_tool and not starts_reply:
+            act += weight
+    return act / total if total else None
+
+
+# --- argument plausibility -----------------------------------------------------------------
+
+_PLACE_PARAMS = ("city", "place", "location", "province", "destination", "where")
+_NAME_PARAMS = ("name", "contact", "person", "who")
+_QUERY_PARAMS = ("query", "song", "title", "artist", "track", "music")
+_QUESTION_ENDINGS = ("không", "hông", "chưa", "gì", "nào", "hả", "à", "nhỉ", "chăng", "sao",
+                     "vậy", "thế", "chi", "mô", "đâu")
+_QUESTION_PHRASES = re.compile(
+    r"\b(tại sao|vì sao|làm sao|là gì|bao nhiêu|thế nào|như thế nào|ra sao|có phải|bao giờ|"
+    r"khi nào|ở đâu|ai là|là ai)\b"
+)
+MAX_NAME_WORDS = 4
+
+
+def question_like(text: str) -> bool:
+    """Whether words read as a question ("… có mưa không", "tại sao …"), not a title."""
+    words = unicodedata.normalize("NFC", text).lower().split()
+    if not words:
+        return False
+    return words[-1] in _QUESTION_ENDINGS or bool(_QUESTION_PHRASES.search(" ".join(words)))
+
+
+def _role(param: Param) -> str | None:
+    name = param.name.lower()
+    for role, keys in (("place", _PLACE_PARAMS), ("name", _NAME_PARAMS),
+                       ("query", _QUERY_PARAMS)):
+        if any(key in name for key in keys):
+            return role
+    return None
+
+
+def implausible_argument(tool: Tool, args: Mapping[str, Any]) -> str | None:
+    """Why an argument does not read as what its parameter names, or ``None``.
+
+    The role comes from the parameter's name (``city``, ``location``: a place; ``name``,
+    ``contact``: a person; ``query``, ``song``: something to play). Enum, number and clock
+    arguments are already exact; free text (a reminder) has no role to check.
+    """
+    from edgevox.text.places import is_known_place
+
+    for param in tool.params:
+        value = args.get(param.name)
+        if param.type != "string" or param.enum or not isinstance(value, str) or not value:
+            continue
+        role = _role(param)
+        if role == "place" and not is_known_place(value):
+            return f"{param.name} {value!r} is not a place edgevox knows"
+        if role == "name" and (len(value.split()) > MAX_NAME_WORDS or question_like(value)):
+            return f"{param.name} {value!r} does not read as a name"
+        if role == "query" and question_like(value):
+            return f"{param.name} {value!r} is a question, not something to play"
+    return None
+
+
+def unnamed_place(tool: Tool, args: Mapping[str, Any]) -> dict[str, Any] | None:
+    """``args`` with place arguments that are common lower-case words ("thành phố", "cuối tuần")
+    left empty, when that is the only problem; ``None`` otherwise. The confirming question then
+    asks about the call without them ("Bạn muốn tôi xem thời tiết phải không?") rather than
+    about weather "ở thành phố". A capitalised unknown name ("Mường Nhé") is kept: it is a real
+    place edgevox does not know, and the question names it."""
+    from edgevox.text.places import is_known_place
+
+    repaired = dict(args)
+    for param in tool.params:
+        value = args.get(param.name)
+        if _role(param) == "place" and isinstance(value, str) and value \
+                and not is_known_place(value):
+            if value != value.lower():
+                return None
+            repaired[param.name] = ""
+    if repaired == dict(args) or implausible_argument(tool, repaired):
+        return None
+    return repaired
+
+
+def decide(
+    tool: Tool, args: Mapping[str, Any], act_p: float | None, policy: ActPolicy
+) -> tuple[Verdict, str]:
+    """Act, ask first or answer instead, with the reason (for logs and the bench)."""
+    problem = implausible_argument(tool, args)
+    p = 1.0 if act_p is None else act_p
+    if problem:
+        return (Verdict.CONFIRM, problem) if p >= policy.act_threshold else (Verdict.ANSWER,
+                                                                            problem)
+    if p < policy.confirm_threshold:
+        return Verdict.ANSWER, f"act probability {p:.2f} < {policy.confirm_threshold:.2f}"
+    if p < policy.act_threshold:
+        return Verdict.CONFIRM, f"act probability {p:.2f} < {policy.act_threshold:.2f}"
+    if tool.confirm:
+        return Verdict.CONFIRM, f"{tool.name} is always confirmed"
+    return Verdict.ACT, f"act probability {p:.2f}"
+
+
+# --- asking first --------------------------------------------------------------------------
+
+_DAYS = {"today": "hôm nay", "tomorrow": "ngày mai"}
+
+
+def _with(text: str, *extras: str | None) -> str:
+    return " ".join([text, *(e for e in extras if e)])
+
+
+_READBACKS: dict[str, Callable[[Mapping[str, Any]], str]] = {
+    "set_timer": lambda a: _with(f"hẹn giờ {duration_vi(a['duration_seconds'])}",
+                                 a.get("label") and f"để {a['label']}"),
+    "set_alarm": lambda a: _with(f"đặt báo thức lúc {a['time']}", a.get("label")),
+    "control_device": lambda a: _with(
+        f"{'bật' if a['action'] == 'on' else 'tắt'} {DEVICE_VI[a['device']]}",
+        ROOM_VI.get(a.get("room") or "")),
+    "set_volume": lambda a: f"chỉnh âm lượng về mức {a['level']}",
+    "play_music": lambda a: f"phát {a['query']}",
+    "stop": lambda a: "dừng lại",
+    "get_weather": lambda a: _with("xem thời tiết", a.get("city") and f"ở {a['city']}",
+                                   _DAYS.get(a.get("day") or "")),
+    "call_contact": lambda a: f"gọi cho {a['name']}",
+    "add_reminder": lambda a: _with(f"nhắc bạn {a['text']}", a.get("when")),
+    "get_time": lambda a: "xem bây giờ là mấy giờ",
+    "get_date": lambda a: "xem ngày âm lịch" if a.get("lunar") else "xem hôm nay là ngày nào",
+}
+
+
+def confirmation_question(tool: Tool, args: Mapping[str, Any]) -> str:
+    """The short question that asks before acting: "Bạn muốn tôi tắt đèn phòng khách phải
+    không?".
+
+    A tool's own ``readback`` template (``"tắt {device}"``) comes first; the common assistant
+    tools have built-in Vietnamese readbacks; any other tool gets a question that names no
+    English identifier.
+    """
+    phrase = None
+    if tool.readback:
+        try:
+            phrase = tool.readback.format_map({p.name: args.get(p.name) or "" for p in tool.params})
+        except (KeyError, ValueError, IndexError):
+            phrase = None
+    elif tool.name in _READBACKS:
+        try:
+            phrase = _READBACKS[tool.name](args)
+        except (KeyError, TypeError):  # same name, different schema
+            phrase = None
+    if not phrase or not phrase.strip():
+        return "Bạn muốn tôi làm việc đó ngay bây giờ phải không?"
+    return f"Bạn muốn tôi {' '.join(phrase.split())} phải không?"
+
+
+_YES = frozenset({"ừ", "ờ", "ừm", "uh", "có", "đúng", "phải", "vâng", "dạ", "ok", "oke", "okay",
+                  "được", "làm", "đồng", "ý", "chắc", "chắn", "chứ", "luôn", "yes", "ừa", "dzạ"})
+_FILLERS = frozenset({"rồi", "đi", "nhé", "nha", "nhá", "ạ", "à", "em", "anh", "chị", "bạn",
+                      "cứ", "thế", "vậy", "đó", "mà", "ơi", "giúp", "tôi", "mình"})
+_NO = frozenset({"không", "hông", "khỏi", "thôi", "đừng", "chưa", "sai", "nhầm", "hủy", "huỷ",
+                 "no", "ko"})
+_WORD = re.compile(r"[^\W\d_]+")
+
+
+def confirmation_answer(text: str) -> bool | None:
+    """The person's answer to "… phải không?": ``True`` yes, ``False`` no, ``None`` neither.
+
+    Only a short reply made of yes/no words and particles counts; anything else ("ừ, mà tắt
+    cả quạt nữa") is a new request, and the call asked about is dropped, never made.
+    """
+    words = _WORD.findall(unicodedata.normalize("NFC", text).lower())
+    if not words or len(words) > 6:
+        return None
+    if any(w in _NO for w in words) and all(w in _NO | _YES | _FILLERS for w in words):
+        return False
+    if any(w in _YES for w in words) and all(w in _YES | _FILLERS for w in words):
+        return True
+    return None
