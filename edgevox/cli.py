@@ -217,12 +217,13 @@ def cmd_say(args: argparse.Namespace) -> int:
 def cmd_ask(args: argparse.Namespace) -> int:
     from edgevox.catalog import ModelStore
     from edgevox.llm.ask import ask_main
+    from edgevox.llm.decide import ActPolicy
     from edgevox.runtime.build import llm_model_path
 
     config = _config(args)
     return ask_main(args.tools, args.text, args.jsonl, llm_model_path(config, ModelStore()),
                     config.llm.n_threads, config.llm.n_ctx, sys.stdin, sys.stdout,
-                    config.llm.policy())
+                    ActPolicy(config.llm.act_threshold, config.llm.confirm_threshold))
 
 
 # --------------------------------------------------------------------------------------------

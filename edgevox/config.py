@@ -12,14 +12,11 @@ import ipaddress
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from edgevox.errors import ConfigError
-
-if TYPE_CHECKING:
-    from edgevox.llm.decide import ActPolicy
 
 BACKCHANNELS_VI = ("ừ", "ừm", "ờ", "à", "dạ", "vâng", "ừ ừ", "đúng rồi")
 """What a Vietnamese listener says to agree while someone talks."""
@@ -151,11 +148,6 @@ class LlmConfig(_Section):
             raise ValueError("llm.confirm_threshold must not be above llm.act_threshold")
         return self
 
-    def policy(self) -> ActPolicy:
-        """The thresholds as the understanding stage takes them."""
-        from edgevox.llm.decide import ActPolicy
-
-        return ActPolicy(self.act_threshold, self.confirm_threshold)
 
 
 class TtsConfig(_Section):

@@ -134,11 +134,13 @@ def llm_model_path(config: Config, store: ModelStore) -> Path:
 def build_understander(config: Config, store: ModelStore, tools):
     """The LLM with ``tools``; its fixed prompt prefix is evaluated now, not on first request."""
     from edgevox.llm import LlamaEngine, Understander
+    from edgevox.llm.decide import ActPolicy
 
     engine = LlamaEngine(llm_model_path(config, store), n_threads=config.llm.n_threads,
                          n_ctx=config.llm.n_ctx)
     return Understander(engine, tools, max_tokens=config.llm.max_reply_tokens,
-                        policy=config.llm.policy())
+                        policy=ActPolicy(config.llm.act_threshold,
+                                         config.llm.confirm_threshold))
 
 
 EchoMode = Literal["on", "off", "external"]
