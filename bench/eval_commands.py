@@ -188,6 +188,13 @@ def report(
     return summary
 
 
+def print_checks(checks: list[tuple[str, bool]]) -> bool:
+    """Print each (label, passed) as PASS or FAIL; whether all passed."""
+    for label, passed in checks:
+        print(f"  {'PASS' if passed else 'FAIL'} {label}")
+    return all(passed for _, passed in checks)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--eval-dir", type=Path, default=None)
@@ -243,9 +250,7 @@ def main() -> int:
                 s["median_call_s"] is not None and s["median_call_s"] <= TARGET_CALL_S,
             ),
         ]
-        for label, passed in checks:
-            print(f"  {'PASS' if passed else 'FAIL'} {label}")
-            ok &= passed
+        ok &= print_checks(checks)
     return 0 if ok else 1
 
 

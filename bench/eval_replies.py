@@ -36,14 +36,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import statistics
 import sys
 import unicodedata
 from pathlib import Path
 from typing import Any
 
-from eval_commands import default_model, eval_dir, exact_pass
+from eval_commands import default_model, eval_dir, exact_pass, print_checks
 
 DATA = Path(__file__).resolve().parent / "data"
 TARGET_FALSE_ACTION = 0.02
@@ -52,12 +51,15 @@ TARGET_KNOWLEDGE = 0.60
 TARGET_CALL_S = 0.6
 MAX_CONFIRM_RATE = 0.10
 CALIBRATION_TOKENS = 40
-_VIETNAMESE = re.compile(
-    r"^[a-zA-Z0-9\s.,!?;:'()%/+\-"
-    "\u00c0-\u00c3\u00c8-\u00ca\u00cc\u00cd\u00d2-\u00d5\u00d9\u00da\u00dd"
-    "\u00e0-\u00e3\u00e8-\u00ea\u00ec\u00ed\u00f2-\u00f5\u00f9\u00fa\u00fd"
-    "\u0102\u0103\u0110\u0111\u0128\u0129\u0168\u0169\u01a0\u01a1\u01af\u01b0\u1ea0-\u1ef9]*$"
-)
+_PUNCTUATION = frozenset(" .,!?;:'()%/+-")
+
+
+def voice_readable(reply: str) -> bool:
+    """Only Latin letters, digits and plain punctuation: judged from Unicode itself, not from
+    the reply grammar this evaluation checks."""
+    return all(c.isdigit() or c.isspace() or c in _PUNCTUATION
+               or (c.isalpha() and unicodedata.name(c, "").startswith("LATIN"))
+               for c in unicodedata.normalize("NFC", reply))
 
 
 def read(name: str) -> list[dict[str, Any]]:
@@ -98,19 +100,13 @@ def run(sets: dict[str, list[dict]], tools_file: Path, model: Path, threads: int
     return outs
 
 
-def is_loop(reply: str) -> bool:
-    from edgevox.llm.understand import MAX_REPLY_SENTENCES, reply_end
-
-    body = reply.rstrip()
-    end = reply_end(body + " ", MAX_REPLY_SENTENCES + 3)
-    return end is not None and end < len(body)
-
-
 def reply_problems(outs: list[dict[str, Any]]) -> tuple[int, int]:
     """Replies with a character a Vietnamese voice cannot read, and replies that loop."""
+    from edgevox.llm.understand import loop_start
+
     replies = [o.get("reply") or "" for o in outs if o.get("tool") is None]
-    script = sum(1 for r in replies if not _VIETNAMESE.match(r))
-    loops = sum(1 for r in replies if is_loop(r))
+    script = sum(1 for r in replies if not voice_readable(r))
+    loops = sum(1 for r in replies if loop_start(r.rstrip()) is not None)
     return script, loops
 
 
@@ -255,9 +251,7 @@ def main() -> int:
         if "knowledge_accuracy" in s:
             checks.append((f"{s['set']}: knowledge correct >= {TARGET_KNOWLEDGE:.0%}",
                            s["knowledge_accuracy"] >= TARGET_KNOWLEDGE))
-        for label, passed in checks:
-            print(f"  {'PASS' if passed else 'FAIL'} {label}")
-            ok &= passed
+        ok &= print_checks(checks)
     return 0 if ok else 1
 
 

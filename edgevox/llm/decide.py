@@ -67,9 +67,8 @@ class Proposal:
 
     tool: str
     args: dict[str, Any]
-    question: str
-    act_p: float | None = None
     reason: str = ""
+    """Why the agent asked (for the ``confirming`` event)."""
     asked_t: float = field(default_factory=time.monotonic)
 
     def expired(self, now: float | None = None) -> bool:

@@ -301,6 +301,15 @@ def reply_end(body: str, max_sentences: int) -> int | None:
     stops = [m.end() for m in _SENTENCE_END.finditer(body)]
     if len(stops) >= max_sentences:
         return stops[max_sentences - 1]
+    start = loop_start(body)
+    if start is None:
+        return None
+    earlier = [stop for stop in stops if stop <= start]
+    return earlier[-1] if earlier else start
+
+
+def loop_start(body: str) -> int | None:
+    """Where the repetition of a run of words at the end of ``body`` begins, or ``None``."""
     spans = [(m.start(), m.end()) for m in re.finditer(r"\S+", body)]
     words = [body[a:b].lower().strip(".,!?;:") for a, b in spans]
     for n in range(1, len(words) // 2 + 1):
@@ -309,9 +318,7 @@ def reply_end(body: str, max_sentences: int) -> int | None:
             words[-n:] == words[len(words) - (k + 1) * n : len(words) - k * n]
             for k in range(1, times)
         ):
-            loop_start = spans[len(words) - (times - 1) * n][0]
-            earlier = [stop for stop in stops if stop <= loop_start]
-            return earlier[-1] if earlier else loop_start
+            return spans[len(words) - (times - 1) * n][0]
     return None
 
 
@@ -446,8 +453,7 @@ class Understander:
                 result = Understanding(
                     None, reply=question, raw=out, stats=stats, act_p=result.act_p,
                     reason=result.reason,
-                    proposal=Proposal(tool.name, result.args, question, result.act_p,
-                                      result.reason))
+                    proposal=Proposal(tool.name, result.args, result.reason))
             elif verdict is Verdict.ANSWER:
                 logger.info("not calling %s: %s", out, result.reason)
                 act_p, reason, declined = result.act_p, result.reason, out

@@ -564,8 +564,9 @@ class Agent:
             return
         if result.tool is None:
             if result.proposal is not None:
-                self._publish(turn, Confirming(result.proposal.tool, result.proposal.args,
-                                               result.reason).event(turn.turn_id))
+                proposal = result.proposal
+                self._publish(turn, Confirming(proposal.tool, proposal.args,
+                                               proposal.reason).event(turn.turn_id))
                 self.history.propose(result.proposal)
             for clause in chunker.flush():
                 self._enqueue_speech(turn, clause)
