@@ -15,14 +15,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from edgevox import __version__
+from edgevox.config import add_config_arguments, load_config
 from edgevox.errors import EdgevoxError
 
 log = logging.getLogger("edgevox")
 
 
 def _config(args: argparse.Namespace):
-    from edgevox.config import load_config
-
     overrides = {"commercial": True} if getattr(args, "commercial", False) else None
     return load_config(getattr(args, "config", None), getattr(args, "profile", None),
                        overrides=overrides)
@@ -280,9 +279,7 @@ def _print_table(rows: Sequence[Sequence[str]]) -> None:
 
 
 def _add_config_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", type=Path, help="edgevox.toml to read (default: "
-                        "$EDGEVOX_CONFIG, then ./edgevox.toml)")
-    parser.add_argument("--profile", help="device profile: x86, pi5, orin-nano")
+    add_config_arguments(parser)
     if parser.prog.split()[-1] != "licenses":  # there --commercial only checks, loads nothing
         parser.add_argument("--commercial", action="store_true",
                             help="refuse to load any model not cleared for commercial use")

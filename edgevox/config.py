@@ -8,6 +8,7 @@ Unknown keys are errors, so a typo never silently falls back to a default.
 
 from __future__ import annotations
 
+import argparse
 import ipaddress
 import os
 import sys
@@ -216,6 +217,14 @@ class Config(_Section):
 
 def available_profiles() -> list[str]:
     return sorted(p.stem for p in PROFILES_DIR.glob("*.toml"))
+
+
+def add_config_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--config`` and ``--profile``, the same on every command that loads a configuration;
+    the profile help lists the profiles that ship, so it never falls behind them."""
+    parser.add_argument("--config", type=Path, help="edgevox.toml to read (default: "
+                        "$EDGEVOX_CONFIG, then ./edgevox.toml)")
+    parser.add_argument("--profile", help="device profile: " + ", ".join(available_profiles()))
 
 
 def _read_toml(path: Path, what: str) -> dict[str, Any]:

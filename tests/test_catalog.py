@@ -15,7 +15,7 @@ from fakeindex import FakeIndex
 
 from edgevox.catalog import Catalog, ModelStore, default_catalog_path, local_source
 from edgevox.cli import main
-from edgevox.config import load_config
+from edgevox.config import available_profiles, load_config
 from edgevox.errors import ModelError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -80,6 +80,26 @@ def test_shipped_catalogue_parses_and_lists_required_models():
             assert f.sha256 or f.blake3, f"{model_id}/{f.name} has no digest"
     assert catalog.get("vietasr-streaming-ctc").commercial_use == "unknown"
     assert not catalog.get("vietasr-streaming-ctc").cleared_for_commercial_use
+
+
+def test_upstream_chat_models_are_pinned_and_the_research_only_one_is_refused_commercially():
+    catalog = Catalog.load(default_catalog_path())
+    for model_id in ("qwen2.5-1.5b-q4km", "qwen2.5-3b-q4km", "qwen3-1.7b-q8", "qwen3-4b-q4km",
+                     "gemma-3-1b-it-qat-q4"):
+        entry = catalog.get(model_id)
+        assert entry.task == "llm" and entry.format == "gguf"
+        assert all(f.sha256 and f.size for f in entry.files), model_id
+        urls = [url for source in entry.sources for url in source.files.values()]
+        assert urls and all("/resolve/" in url and "/main/" not in url for url in urls), model_id
+    assert not catalog.get("qwen2.5-3b-q4km").cleared_for_commercial_use
+    assert catalog.get("qwen3-4b-q4km").cleared_for_commercial_use
+
+
+def test_every_profile_names_models_the_catalogue_has():
+    catalog = Catalog.load(default_catalog_path())
+    for name in available_profiles():
+        for task, model_id in load_config(profile=name, environ={}).model_ids().items():
+            assert catalog.get(model_id).task == task, (name, model_id)
 
 
 def test_every_shipped_entry_says_where_its_licence_is_stated():

@@ -9,6 +9,7 @@ import sys
 import pytest
 
 from edgevox.catalog import ModelStore, edgevox_home
+from edgevox.config import available_profiles
 
 
 def run(*args: str, home, env: dict | None = None, **kwargs) -> subprocess.CompletedProcess:
@@ -32,6 +33,15 @@ def test_help_lists_commands(tmp_path):
     assert result.returncode == 0
     for command in ("models", "doctor", "transcribe"):
         assert command in result.stdout
+
+
+@pytest.mark.parametrize("command", [("run",), ("serve",), ("bench",), ("dossier",)])
+def test_profile_help_lists_every_shipped_profile(tmp_path, command):
+    result = run(*command, "--help", home=tmp_path)
+    assert result.returncode == 0
+    listed = " ".join(result.stdout.split()).split("device profile: ")[1]
+    for name in available_profiles():
+        assert name in listed, (command, name)
 
 
 def test_bad_config_is_one_line_without_traceback(tmp_path):

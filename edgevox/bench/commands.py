@@ -11,6 +11,8 @@ import json
 import sys
 from pathlib import Path
 
+from edgevox.config import add_config_arguments, load_config
+
 
 def add_commands(subparsers) -> None:
     """Add ``bench`` to the ``edgevox`` subcommands."""
@@ -18,9 +20,7 @@ def add_commands(subparsers) -> None:
         "bench", help="reproducible latency, speed and memory report (docs/benchmarks.md)",
         description="Measure voice-to-voice latency and its parts, ASR/TTS real-time factors, "
                     "LLM speed, cold start and peak memory; write JSON, Markdown and a PNG chart.")
-    p.add_argument("--profile", help="device profile: x86, pi5, orin-nano (threads come from it)")
-    p.add_argument("--config", type=Path, help="edgevox.toml to read (default: $EDGEVOX_CONFIG, "
-                   "then ./edgevox.toml)")
+    add_config_arguments(p)
     p.add_argument("--quick", action="store_true",
                    help="a few minutes: fewer recordings, requests and paragraphs, 2 measured "
                         "passes, and the LLM measured inside the agent process only")
@@ -74,8 +74,6 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     from edgevox.bench.runner import make_plan, run_bench
     from edgevox.catalog import ModelStore
-    from edgevox.config import load_config
-
     config = load_config(args.config, args.profile)
     plan = make_plan(args.quick, args.runs, args.warmup,
                      [c.strip() for c in args.only.split(",")] if args.only else None)

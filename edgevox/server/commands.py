@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import argparse
 import logging
-from pathlib import Path
+
+from edgevox.config import add_config_arguments, load_config
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from edgevox.config import load_config
     from edgevox.server.api import serve
 
     flags = {"host": args.host, "port": args.port, "token": args.token}
@@ -37,7 +37,5 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--token", help="require 'Authorization: Bearer TOKEN' on every request. "
                    "Prefer EDGEVOX_SERVER__TOKEN or the config file: other users can read a "
                    "flag in the process list")
-    p.add_argument("--config", type=Path, help="edgevox.toml to read (default: "
-                   "$EDGEVOX_CONFIG, then ./edgevox.toml)")
-    p.add_argument("--profile", help="device profile: x86, pi5, orin-nano")
+    add_config_arguments(p)
     p.set_defaults(func=cmd_serve)

@@ -14,6 +14,7 @@ import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from edgevox.config import add_config_arguments, load_config
 from edgevox.errors import EdgevoxError
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
@@ -100,7 +101,6 @@ def cmd_log_export(args: argparse.Namespace) -> int:
 
 def cmd_dossier(args: argparse.Namespace) -> int:
     from edgevox.catalog import ModelStore
-    from edgevox.config import load_config
     from edgevox.trust.dossier import (
         build_dossier,
         latest_bench_report,
@@ -158,7 +158,5 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
                    "(default: bench/results)")
     p.add_argument("--log-dir", type=Path, metavar="DIR",
                    help="operational log directory (default: $EDGEVOX_HOME/logs)")
-    p.add_argument("--config", type=Path, help="edgevox.toml to read (default: "
-                   "$EDGEVOX_CONFIG, then ./edgevox.toml)")
-    p.add_argument("--profile", help="device profile: x86, pi5, orin-nano")
+    add_config_arguments(p)
     p.set_defaults(func=cmd_dossier)
