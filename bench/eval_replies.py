@@ -9,8 +9,12 @@ Sets, in ``bench/data`` (written for edgevox, not taken from any evaluation corp
 
 * ``noncommands.dev.jsonl``: questions, remarks, stories and advice that mention devices,
   places, times, songs, weather, dates and numbers but ask for no action. Calibration set.
-* ``noncommands.test.jsonl``: the same kinds of speech, other sentences. **Held out**: nothing
-  is chosen on it; it is only reported.
+* ``noncommands.test.jsonl``: the same kinds of speech, other sentences. Held out from the
+  thresholds; its false actions were read while the cue words of
+  :func:`edgevox.llm.decide.unasked` were written, so it is not a clean test of those.
+* ``noncommands.fresh.jsonl`` and ``commands.fresh.jsonl``: 150 non-commands and 90 commands
+  written afterwards by someone who saw neither the other sets nor the prompt. **Held out**:
+  nothing was read or chosen on them; they are only reported.
 * ``commands.unseen.jsonl``: commands in phrasings the prompt never saw, with the exact call
   expected. Calibration set (the thresholds must not cost real commands).
 * ``facts.dev.jsonl``: simple factual questions with accepted answers (a reply is correct when
@@ -160,25 +164,27 @@ def calibrate(rows_by_set: dict[str, list[dict]], outs_by_set: dict[str, list[di
 
     tools = ToolRegistry.from_file(tools_file)
 
-    def verdicts(outs: list[dict], policy: ActPolicy) -> list[Verdict | None]:
+    def verdicts(rows: list[dict], outs: list[dict], policy: ActPolicy) -> list[Verdict | None]:
         found: list[Verdict | None] = []
-        for out in outs:
+        for row, out in zip(rows, outs, strict=True):
             call = out.get("confirm") or (out if out.get("tool") else None)
             found.append(None if call is None else
-                         decide(tools[call["tool"]], call["args"], out.get("act_p"), policy)[0])
+                         decide(tools[call["tool"]], call["args"], out.get("act_p"), policy,
+                                row["text"])[0])
         return found
 
-    non = outs_by_set["noncommands.dev"]
+    non, non_rows = outs_by_set["noncommands.dev"], rows_by_set["noncommands.dev"]
     grid = [i / 100 for i in range(0, 100)]
     act = next((t for t in grid
-                if sum(v is Verdict.ACT for v in verdicts(non, ActPolicy(t, t))) / len(non)
+                if sum(v is Verdict.ACT for v in verdicts(non_rows, non, ActPolicy(t, t)))
+                / len(non)
                 <= TARGET_FALSE_ACTION / 2), 0.99)
     confirm = next((t for t in grid if t <= act and sum(
-        v is Verdict.CONFIRM for v in verdicts(non, ActPolicy(act, t))) / len(non)
+        v is Verdict.CONFIRM for v in verdicts(non_rows, non, ActPolicy(act, t))) / len(non)
         <= MAX_CONFIRM_RATE), act)
     policy = ActPolicy(act, confirm)
     for name in outs_by_set:
-        found = verdicts(outs_by_set[name], policy)
+        found = verdicts(rows_by_set[name], outs_by_set[name], policy)
         counts = {v.value: sum(f is v for f in found) for v in Verdict}
         if name.startswith("commands"):
             rows, outs = rows_by_set[name], outs_by_set[name]
@@ -196,9 +202,9 @@ def main() -> int:
     parser.add_argument("--tools", type=Path, default=None, help="default: <eval>/tools.json")
     parser.add_argument("--model", type=Path, default=None, help="GGUF (default: the 1.5B)")
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--sets", default="dev,test,unseen,facts,followups",
-                        help="any of dev (non-commands), test (held out), unseen, facts, "
-                             "followups")
+    parser.add_argument("--sets", default="dev,test,fresh,unseen,freshcmd,facts,followups",
+                        help="any of dev (non-commands), test and fresh (held out), unseen, "
+                             "freshcmd (held out), facts, followups")
     parser.add_argument("--calibrate", action="store_true",
                         help="choose the act and confirm thresholds on the dev sets")
     parser.add_argument("--out", type=Path, help="write every answer (JSONL) here")
@@ -211,7 +217,8 @@ def main() -> int:
     from edgevox.llm.decide import ActPolicy
 
     files = {"dev": "noncommands.dev.jsonl", "test": "noncommands.test.jsonl",
-             "unseen": "commands.unseen.jsonl", "facts": "facts.dev.jsonl",
+             "fresh": "noncommands.fresh.jsonl", "unseen": "commands.unseen.jsonl",
+             "freshcmd": "commands.fresh.jsonl", "facts": "facts.dev.jsonl",
              "followups": "followups.dev.jsonl"}
     wanted = ["dev", "unseen"] if args.calibrate else args.sets.split(",")
     sets = {files[k].removesuffix(".jsonl"): read(files[k]) for k in wanted}

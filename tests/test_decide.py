@@ -11,10 +11,12 @@ from edgevox.llm.decide import (
     ActPolicy,
     Verdict,
     act_probability,
+    asked_tools,
     confirmation_answer,
     confirmation_question,
     decide,
     implausible_argument,
+    unasked,
 )
 from edgevox.llm.grammar import tool_grammar
 from edgevox.llm.understand import asks_for_more, reply_end
@@ -68,6 +70,37 @@ def test_decide_acts_only_when_sure_and_plausible(tools):
     # a clear weather request for a place edgevox does not know: ask, never guess
     assert decide(weather, {"city": "Mường Nhé Xa"}, 0.95, policy)[0] is Verdict.CONFIRM
     assert decide(weather, {"city": "trời mọc"}, 0.6, policy)[0] is Verdict.ANSWER
+
+
+@pytest.mark.parametrize(("request_text", "tool", "args", "previous", "asked"), [
+    ("tắt đèn phòng khách", "control_device", {"device": "light", "action": "off"}, None, True),
+    ("đèn lồng Hội An đẹp ghê", "control_device", {"device": "light", "action": "on"}, None,
+     False),
+    ("chợ gần nhà tôi họp từ năm giờ sáng", "set_alarm", {"time": "05:00"}, None, False),
+    ("đặt báo thức năm giờ sáng", "set_alarm", {"time": "05:00"}, None, True),
+    # the past or a habit asks for nothing, but a title's words are not how it is told
+    ("hôm qua tôi bật đèn cả đêm", "control_device", {"device": "light", "action": "on"}, None,
+     False),
+    ("mở bài Em Của Ngày Hôm Qua", "play_music", {"query": "Em Của Ngày Hôm Qua"}, None, True),
+    # a follow-up is asked for by the request before it
+    ("phòng ngủ nữa", "control_device", {"device": "light", "action": "on", "room": "bedroom"},
+     "control_device", True),
+    ("phòng ngủ nữa", "control_device", {"device": "light", "action": "on", "room": "bedroom"},
+     None, False),
+])
+def test_a_call_needs_words_that_ask_for_it(tools, request_text, tool, args, previous, asked):
+    assert (unasked(tools[tool], request_text, args, previous) is None) == asked
+    verdict = decide(tools[tool], args, 0.99, ActPolicy(), request_text, previous)[0]
+    assert verdict is (Verdict.ACT if asked else Verdict.ANSWER)
+
+
+def test_a_tool_edgevox_has_no_words_for_is_not_checked(tools):
+    custom = tool_from_spec({"name": "feed_cat", "description": "Feed the cat.",
+                             "parameters": {}})
+    assert unasked(custom, "con mèo nhà tôi mập quá") is None
+    assert [t.name for t in asked_tools(list(tools.values()), "alo cho anh Tuấn giùm mình")] \
+        == ["call_contact"]
+    assert asked_tools(list(tools.values()), "hồi đó tôi hay gọi cho anh Tuấn") == []
 
 
 def test_a_tool_that_declares_confirm_is_always_asked_about(tools):

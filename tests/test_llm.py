@@ -81,6 +81,24 @@ def test_request_no_tool_fits_gets_a_reply(understander):
     assert result.to_dict()["tool"] is None
 
 
+@pytest.mark.parametrize("text", [
+    "chợ gần nhà tôi họp từ năm giờ sáng",  # the model wrote set_alarm("05:00"), p 0.95
+    "hôm qua tôi quên tắt đèn phòng khách",
+    "tôi nên tắt đèn khi ra khỏi phòng không",
+])
+def test_speech_that_only_mentions_a_device_or_a_time_is_answered(understander, text):
+    result = understander.ask(text)
+    assert result.tool is None and result.proposal is None, result.to_dict()
+    assert result.reply
+
+
+def test_a_call_of_a_tool_nothing_asked_for_is_written_again_among_those_named(understander):
+    # "alo" names a phone call; the model's first choice was play_music("anh Tuấn")
+    result = understander.ask("ờ alo cho anh Tuấn giùm mình")
+    call = result.proposal or result
+    assert (call.tool, call.args.get("name")) == ("call_contact", "anh Tuấn"), result.to_dict()
+
+
 def test_an_unsure_call_becomes_a_question(understander):
     from edgevox.llm.decide import ActPolicy
 

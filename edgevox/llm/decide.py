@@ -11,7 +11,12 @@ hides how close that choice was, so the understanding stage reads it back:
 * **argument plausibility**: a string argument must read as what its parameter names
   (:func:`implausible_argument`): a place is a place edgevox knows, a song query or a
   contact's name is not a whole question;
-* :func:`decide` turns both, the thresholds of :class:`ActPolicy` and the tool's own
+* **asked for**: the request must contain words that ask for that tool (:func:`unasked`):
+  a light is switched only by a sentence with "bật", "tắt", "mở" ...; an alarm needs "báo
+  thức" or "dậy"; and a sentence that tells of the past or of a habit ("hôm qua", "hồi đó",
+  "năm nào cũng") asks for nothing. The model's probability alone does not separate these:
+  it gave ``set_alarm("05:00")`` 0.95 for "chợ gần nhà tôi họp từ năm giờ sáng";
+* :func:`decide` turns all three, the thresholds of :class:`ActPolicy` and the tool's own
   ``confirm`` flag into one :class:`Verdict`: act, ask first, or answer instead.
 
 Asking first never acts: the call waits as a :class:`Proposal` until the person says yes
@@ -34,6 +39,7 @@ from edgevox.config import ACT_THRESHOLD, CONFIRM_THRESHOLD
 from edgevox.tools.home import DEVICE_VI, ROOM_VI, duration_vi
 from edgevox.tools.registry import REPLY_TOOL, Param, Tool
 
+_WORD = re.compile(r"[^\W\d_]+")
 CONFIRM_TTL_S = 30.0
 """How long a question "… phải không?" waits for its yes: later, a yes means something else."""
 
@@ -165,9 +171,9 @@ def implausible_argument(tool: Tool, args: Mapping[str, Any]) -> str | None:
 
 def unnamed_place(tool: Tool, args: Mapping[str, Any]) -> dict[str, Any] | None:
     """``args`` with place arguments that are common lower-case words ("thành phố", "cuối tuần")
-    left empty, when that is the only problem; ``None`` otherwise. The confirming question then
-    asks about the call without them ("Bạn muốn tôi xem thời tiết phải không?") rather than
-    about weather "ở thành phố". A capitalised unknown name ("Mường Nhé") is kept: it is a real
+    left empty, when that is the only problem; ``None`` otherwise. The call is then made, or
+    asked about, without them ("Bạn muốn tôi xem thời tiết phải không?"), never with weather
+    "ở thành phố". A capitalised unknown name ("Mường Nhé") is kept: it is a real
     place edgevox does not know, and the question names it."""
     from edgevox.text.places import is_known_place
 
@@ -184,10 +190,90 @@ def unnamed_place(tool: Tool, args: Mapping[str, Any]) -> dict[str, Any] | None:
     return repaired
 
 
+# --- asked for ------------------------------------------------------------------------------
+
+CUES: dict[str, tuple[str, ...]] = {
+    "set_timer": ("hẹn giờ", "đếm ngược", "bấm giờ", "canh giờ", "tính giờ", "hẹn", "timer",
+                  "đồng hồ", "báo thức", "báo tôi", "báo cho tôi"),
+    "set_alarm": ("báo thức", "đánh thức", "dậy", "chuông", "alarm", "báo tôi", "báo cho tôi"),
+    "get_time": ("bây giờ", "hiện tại", "giờ rồi", "giờ này", "là mấy giờ", "xem giờ", "coi giờ",
+                 "đồng hồ"),
+    "get_date": ("hôm nay", "bữa nay", "nay là", "nay thứ", "nay ngày", "nay mùng", "nay mồng",
+                 "hiện tại", "xem lịch", "coi lịch", "lịch âm", "ngày bao nhiêu", "thứ mấy rồi"),
+    "control_device": ("bật", "tắt", "mở", "đóng", "kéo", "hạ", "ngắt", "khởi động", "chạy"),
+    "set_volume": ("âm lượng", "loa", "volume", "vặn", "âm thanh", "tiếng to", "tiếng nhỏ",
+                   "nhỏ tiếng", "to tiếng", "nhỏ lại", "to lên", "lớn lên", "bé lại",
+                   "nhỏ xuống", "giảm tiếng", "tăng tiếng", "tắt tiếng", "mức"),
+    "play_music": ("nhạc", "bài", "nghe", "phát", "mở", "bật", "hát", "ca khúc", "album",
+                   "playlist", "bản"),
+    "stop": ("dừng", "thôi", "im", "tắt", "ngừng", "ngưng", "stop", "đủ rồi"),
+    "get_weather": ("thời tiết", "mưa", "nắng", "nóng", "lạnh", "rét", "gió", "bão", "nhiệt độ",
+                    "độ", "trời", "ô", "dù", "áo khoác", "áo mưa", "sương", "mây", "ẩm", "oi",
+                    "mát", "dự báo", "tuyết", "mặc"),
+    "call_contact": ("gọi", "điện", "alo", "liên lạc", "video"),
+    "add_reminder": ("nhắc", "nhớ", "ghi chú", "ghi lại", "lưu ý", "quên"),
+}
+"""Words that ask for the common assistant tools, by tool name. A tool not named here (an
+application's own) is not checked: its schema and the model decide alone."""
+TOLD = ("hôm qua", "hôm kia", "hồi", "năm ngoái", "năm đó", "bữa trước", "bữa hổm", "có lần",
+        "lần trước", "tuần rồi", "tuần trước", "tháng trước", "ngày xưa", "đã từng",
+        "nào cũng", "đêm qua", "tối qua", "bữa đó", "hôm đó", "lúc đó", "khi đó")
+"""Words of a sentence that tells of the past or of a habit, which asks for no action."""
+ADVICE_IS_A_REQUEST = frozenset({"get_weather"})
+"""Tools that a question for advice asks for: "có nên mang ô không" wants the forecast, while
+"tôi nên tắt đèn khi ra khỏi phòng không" wants an opinion, not the light switched off."""
+
+
+def _says(text: str, phrases: Sequence[str]) -> bool:
+    padded = f" {' '.join(_WORD.findall(unicodedata.normalize('NFC', text).lower()))} "
+    return any(f" {phrase} " in padded for phrase in phrases)
+
+
+def unasked(tool: Tool, request: str, args: Mapping[str, Any] | None = None,
+            previous_tool: str | None = None) -> str | None:
+    """Why ``request`` does not ask for ``tool``, or ``None`` when it may.
+
+    Words the call copied into a string argument (the title "Em Của Ngày Hôm Qua") are what
+    to do, not how the sentence is told, so the past-or-habit check skips them. A follow-up of
+    a call of the same tool ("phòng ngủ nữa" after a light was switched on) is asked for by
+    the request before it.
+    """
+    if not request or previous_tool == tool.name:
+        return None
+    told = request
+    for value in (args or {}).values():
+        if isinstance(value, str) and value:
+            told = told.replace(value, " ")
+    if _says(told, TOLD):
+        return "the request tells of the past or a habit"
+    if tool.name not in ADVICE_IS_A_REQUEST and _says(told, ("nên",)) and question_like(told):
+        return "the request asks for advice"
+    cues = CUES.get(tool.name)
+    if cues and not _says(request, cues):
+        return f"nothing in the request asks for {tool.name}"
+    return None
+
+
+def asked_tools(tools: Sequence[Tool], request: str) -> list[Tool]:
+    """The tools among ``tools`` whose words the request says (only tools with known cues;
+    none for a sentence that tells of the past or a habit)."""
+    if _says(request, TOLD):
+        return []
+    return [tool for tool in tools if tool.name in CUES and _says(request, CUES[tool.name])]
+
+
 def decide(
-    tool: Tool, args: Mapping[str, Any], act_p: float | None, policy: ActPolicy
+    tool: Tool, args: Mapping[str, Any], act_p: float | None, policy: ActPolicy,
+    request: str = "", previous_tool: str | None = None,
 ) -> tuple[Verdict, str]:
-    """Act, ask first or answer instead, with the reason (for logs and the bench)."""
+    """Act, ask first or answer instead, with the reason (for logs and the bench).
+
+    ``request`` is what the person said (empty: not checked, see :func:`unasked`) and
+    ``previous_tool`` the tool the turn before called, if any.
+    """
+    not_asked = unasked(tool, request, args, previous_tool)
+    if not_asked:  # a question about it would come out of nowhere: the agent just answers
+        return Verdict.ANSWER, not_asked
     problem = implausible_argument(tool, args)
     p = 1.0 if act_p is None else act_p
     if problem:
@@ -260,7 +346,6 @@ _FILLERS = frozenset({"rồi", "đi", "nhé", "nha", "nhá", "ạ", "à", "em", 
                       "cứ", "thế", "vậy", "đó", "mà", "ơi", "giúp", "tôi", "mình"})
 _NO = frozenset({"không", "hông", "khỏi", "thôi", "đừng", "chưa", "sai", "nhầm", "hủy", "huỷ",
                  "no", "ko"})
-_WORD = re.compile(r"[^\W\d_]+")
 
 
 def confirmation_answer(text: str) -> bool | None:

@@ -27,6 +27,11 @@ line: either one call of a tool below, when the user asks for what that tool doe
 say("...") with a short, friendly spoken answer in Vietnamese (one or two sentences) for \
 greetings, thanks, questions and anything no tool does. Use a tool whenever the request needs \
 what it does, even when asked indirectly.
+Call a tool only when the user wants it done now. \
+Questions about facts, how things work, advice, opinions, remarks and stories that merely \
+mention a device, a place, a time, a song or the weather are not requests: answer them with \
+say("..."). An indirect request ("tối quá, bật đèn lên", a question about the forecast for a \
+place or day) still uses its tool.
 Required arguments are positional; optional ones are written name=value and only when the user \
 gave them. Copy names, places, titles and times exactly as the user said them; "" means the \
 user did not say it.
@@ -49,10 +54,20 @@ BANK: tuple[tuple[str, str, Mapping[str, Any]], ...] = (
         {"text": "gọi cho bác sĩ", "when": "ba giờ chiều"},
     ),
     ("get_weather", "Huế ngày mai có nắng không", {"city": "Huế", "day": "tomorrow"}),
+    (
+        REPLY_TOOL,
+        "tại sao bầu trời có màu xanh",
+        {"text": "Vì không khí tán xạ ánh sáng màu xanh mạnh hơn các màu khác."},
+    ),
     ("play_music", "bật nhạc không lời cho tôi nghe", {"query": "nhạc không lời"}),
     ("set_alarm", "đặt báo thức lúc năm giờ rưỡi sáng", {"time": "05:30"}),
     (REPLY_TOOL, "chào em", {"text": "Chào bạn! Mình có thể giúp gì cho bạn?"}),
     ("set_volume", "giảm âm lượng xuống ba mươi", {"level": 30}),
+    (
+        REPLY_TOOL,
+        "máy giặt có nên giặt bằng nước nóng không",
+        {"text": "Nước ấm giặt sạch hơn nhưng tốn điện hơn nước lạnh."},
+    ),
     ("get_weather", "mai đi chơi có cần mang ô không", {"city": "", "day": "tomorrow"}),
     (
         REPLY_TOOL,
@@ -61,6 +76,11 @@ BANK: tuple[tuple[str, str, Mapping[str, Any]], ...] = (
     ),
     ("get_time", "xem giùm tôi mấy giờ rồi", {}),
     ("get_weather", "thứ bảy này thời tiết thế nào", {"city": ""}),
+    (
+        REPLY_TOOL,
+        "hôm qua tôi quên tắt đèn cả đêm",
+        {"text": "Không sao đâu, lần sau bạn nhớ tắt đèn để tiết kiệm điện nhé."},
+    ),
     ("get_weather", "hôm nay Cần Thơ nóng không", {"city": "Cần Thơ", "day": "today"}),
     ("call_contact", "gọi chị Lan giúp tôi", {"name": "chị Lan"}),
     (
@@ -69,14 +89,29 @@ BANK: tuple[tuple[str, str, Mapping[str, Any]], ...] = (
         {"device": "curtain", "action": "off", "room": "living_room"},
     ),
     ("set_alarm", "sáng mai gọi tôi dậy lúc sáu giờ", {"time": "06:00"}),
+    (
+        REPLY_TOOL,
+        "Quảng Nam có món gì ngon",
+        {"text": "Quảng Nam nổi tiếng với mì Quảng và cao lầu."},
+    ),
     ("get_date", "hôm nay là thứ mấy", {}),
     ("play_music", "mở Hãy Trao Cho Anh của Sơn Tùng", {"query": "Hãy Trao Cho Anh của Sơn Tùng"}),
     (REPLY_TOOL, "một năm có bao nhiêu tháng", {"text": "Một năm có mười hai tháng."}),
     ("play_music", "phát Lạc Trôi của Sơn Tùng", {"query": "Lạc Trôi của Sơn Tùng"}),
+    (
+        REPLY_TOOL,
+        "bài Lạc Trôi do ai sáng tác",
+        {"text": "Bài Lạc Trôi do ca sĩ Sơn Tùng sáng tác."},
+    ),
     ("set_timer", "hẹn giờ ba phút để pha trà", {"duration_seconds": 180, "label": "pha trà"}),
     ("stop", "thôi im đi", {}),
     ("get_weather", "ra ngoài có cần mặc áo khoác không", {"city": ""}),
     ("add_reminder", "nhớ nhắc tôi mua sữa", {"text": "mua sữa"}),
+    (
+        REPLY_TOOL,
+        "người lớn nên ngủ mấy tiếng mỗi đêm",
+        {"text": "Người lớn nên ngủ khoảng bảy đến tám tiếng mỗi đêm."},
+    ),
     ("set_alarm", "cài báo thức bảy giờ sáng chủ nhật", {"time": "07:00"}),
     ("set_volume", "tắt âm thanh của loa", {"level": 0}),
     (
@@ -85,6 +120,11 @@ BANK: tuple[tuple[str, str, Mapping[str, Any]], ...] = (
         {"device": "fan", "action": "on", "room": "bedroom"},
     ),
     ("get_date", "xem ngày âm lịch giúp tôi", {"lunar": True}),
+    (
+        REPLY_TOOL,
+        "con tôi rất sợ tiếng sấm",
+        {"text": "Bạn hãy ở cạnh bé và nói rằng ở trong nhà thì rất an toàn."},
+    ),
     ("get_weather", "hôm nay có cần mang dù không", {"city": "", "day": "today"}),
     ("control_device", "bật đèn nhà tắm", {"device": "light", "action": "on", "room": "bathroom"}),
     (
@@ -93,6 +133,11 @@ BANK: tuple[tuple[str, str, Mapping[str, Any]], ...] = (
         {"text": "Bạn nấu nước dùng với cá, me, cà chua, dứa rồi thêm rau thơm là được."},
     ),
     ("play_music", "mở danh sách nhạc yêu thích của tôi", {"query": "nhạc yêu thích"}),
+    (
+        REPLY_TOOL,
+        "báo thức kêu to quá làm cả nhà thức giấc",
+        {"text": "Ồ, vậy lần sau bạn có thể chọn tiếng chuông nhẹ hơn."},
+    ),
     (REPLY_TOOL, "cảm ơn nhé", {"text": "Không có gì, bạn cần gì cứ gọi mình nhé!"}),
 )
 

@@ -38,6 +38,7 @@ from edgevox.llm.decide import (
     Proposal,
     Verdict,
     act_probability,
+    asked_tools,
     confirmation_question,
     decide,
     unnamed_place,
@@ -285,6 +286,14 @@ def previous_request_words(history: Sequence[dict[str, str]]) -> list[str]:
     return [word for word, _, _ in request_word_spans(unicodedata.normalize("NFC", earlier))]
 
 
+def previous_call_tool(history: Sequence[dict[str, str]]) -> str | None:
+    """The tool the agent's last answer in ``history`` called (it keeps a call as
+    ``name(...)``), or ``None`` when that answer was spoken."""
+    answer = next((m["content"] for m in reversed(history) if m.get("role") == "assistant"), "")
+    name = answer.partition("(")[0]
+    return name if name.isidentifier() and name != REPLY_TOOL else None
+
+
 def asks_for_more(words: Sequence[str]) -> bool:
     """Whether the request asks for a longer answer than two sentences."""
     lowered = [w.lower() for w in words]
@@ -431,23 +440,32 @@ class Understander:
         hints = Hints.read(text)
         choices = argument_choices(self.tools, hints)
         offered = offered_tools(self.tools, hints)
-        grammar = tool_grammar(
-            offered, choices, words, reserved=reserved_words(self.tools, choices, word_spans, hints)
-        )
+        reserved = reserved_words(self.tools, choices, word_spans, hints)
+        grammar = tool_grammar(offered, choices, words, reserved=reserved)
         prompt = self._fit(history, self.engine.tokenize(text.strip()) + self._suffix)
         sentences = (LONG_REPLY_SENTENCES if asks_for_more(words[: len(word_spans)])
                      else MAX_REPLY_SENTENCES)
         out, first_s = yield from self._generate(prompt, grammar, words, cancel, start,
                                                  sentences)
-        stats = self.engine.last_stats
-        result = self._result(out, stats, cancel)
+        result = self._result(out, self.engine.last_stats, cancel)
         if result.tool is not None:
-            result.act_p = act_probability(stats.first_candidates, self.engine.piece,
-                                           [tool.name for tool in offered])
+            verdict = self._judge(result, offered, text, history)
+            asked = asked_tools(offered, text)
+            if verdict is not Verdict.ACT and asked and self.tools[result.tool] not in asked:
+                # the model took a tool nothing asked for while the request names another
+                # ("alo cho anh Tuấn" became play_music): the call is written again among
+                # the tools it does name, and judged the same way
+                second_out, _ = yield from self._generate(
+                    prompt, tool_grammar(asked, choices, words, reply=False, reserved=reserved),
+                    words, cancel, start, sentences)
+                second = self._result(second_out, self.engine.last_stats, cancel)
+                if second.tool is not None and \
+                        (second_verdict := self._judge(second, asked, text, history)) \
+                        is not Verdict.ANSWER:
+                    result, verdict, out = second, second_verdict, second_out
             tool = self.tools[result.tool]
-            verdict, result.reason = decide(tool, result.args, result.act_p, self.policy)
+            stats = result.stats
             if verdict is Verdict.CONFIRM:
-                result.args = unnamed_place(tool, result.args) or result.args
                 question = confirmation_question(tool, result.args)
                 yield ReplyChunk(question, first_s)
                 result = Understanding(
@@ -464,6 +482,19 @@ class Understander:
         result.ttft_s = first_s
         result.total_s = time.perf_counter() - start
         yield result
+
+    def _judge(self, result: Understanding, offered: Sequence[Tool], text: str,
+               history: Sequence[dict[str, str]]) -> Verdict:
+        """Set the call's act probability (among ``offered``), repair an unnamed place, and
+        decide it; the reason goes to ``result.reason``."""
+        result.act_p = act_probability(result.stats.first_candidates, self.engine.piece,
+                                       [tool.name for tool in offered])
+        tool = self.tools[result.tool]
+        # "thời tiết ở thành phố" names no place: the call is made without one
+        result.args = unnamed_place(tool, result.args) or result.args
+        verdict, result.reason = decide(tool, result.args, result.act_p, self.policy, text,
+                                        previous_call_tool(history))
+        return verdict
 
     def _generate(
         self,
