@@ -74,6 +74,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     from edgevox.bench.runner import make_plan, run_bench
     from edgevox.catalog import ModelStore
+
     config = load_config(args.config, args.profile)
     plan = make_plan(args.quick, args.runs, args.warmup,
                      [c.strip() for c in args.only.split(",")] if args.only else None)
