@@ -17,6 +17,13 @@ Sets, in ``bench/data`` (written for edgevox, not taken from any evaluation corp
   nothing was read or chosen on them; they are only reported.
 * ``commands.unseen.jsonl``: commands in phrasings the prompt never saw, with the exact call
   expected. Calibration set (the thresholds must not cost real commands).
+* ``noncommands.negation.jsonl`` and ``commands.negation.jsonl``: negated and cancelled
+  wishes, hypotheticals and remarks (60), and requests that say "đừng", "không", "nếu được"
+  yet ask for something (40). Calibration sets for the negation and hypothetical rules.
+* ``noncommands.blind.jsonl``, ``commands.blind.jsonl`` and ``facts.blind.jsonl``: 150
+  non-commands, 60 commands (28 of them worded with negation or "if") and 50 factual
+  questions, written by someone who saw neither the other sets, the prompt nor the rules.
+  **Held out** like the fresh sets.
 * ``facts.dev.jsonl``: simple factual questions with accepted answers (a reply is correct when
   it contains one of them).
 * ``followups.dev.jsonl``: two-turn conversations whose second turn only makes sense after the
@@ -48,12 +55,15 @@ from typing import Any
 
 from eval_commands import default_model, eval_dir, exact_pass, print_checks
 
+from edgevox.llm.decide import UNSURE_REPLY, asks_something
+
 DATA = Path(__file__).resolve().parent / "data"
 TARGET_FALSE_ACTION = 0.02
 TARGET_TOOL_ACCURACY = 0.95
 TARGET_KNOWLEDGE = 0.60
 TARGET_CALL_S = 0.6
 MAX_CONFIRM_RATE = 0.10
+KEEP_RIGHT_ANSWERS = 0.9
 CALIBRATION_TOKENS = 40
 _PUNCTUATION = frozenset(" .,!?;:'()%/+-")
 
@@ -97,11 +107,41 @@ def run(sets: dict[str, list[dict]], tools_file: Path, model: Path, threads: int
                                 {"role": "assistant", "content": answer}]
                 text = row["turns"][-1] if "turns" in row else row["text"]
                 result = understander.ask(text, history=history)
-                outs[name].append({**result.to_dict(), "reason": result.reason})
+                outs[name].append({**result.to_dict(), "reason": result.reason,
+                                   "clauses": clause_sureness(result)})
                 done += 1
                 if done % 25 == 0:
                     print(f"  {done} requests", file=sys.stderr, flush=True)
     return outs
+
+
+def clause_sureness(result) -> list[tuple[str, float]]:
+    """Each clause of a reply with how sure the model was of it (see
+    :func:`edgevox.llm.understand.sureness`), to replay ``unsure_below`` without the model."""
+    from edgevox.llm.understand import clause_ends, reply_body, sureness
+
+    body = reply_body(result.raw or "") if result.tool is None else None
+    if not body:
+        return []
+    ends = clause_ends(body)
+    if not ends or ends[-1] < len(body):
+        ends.append(len(body))
+    return [(body[start:end], round(sureness(result.stats.chosen, start, end), 4))
+            for start, end in zip([0, *ends[:-1]], ends, strict=True)]
+
+
+def hedged(text: str, out: dict[str, Any], unsure_below: float) -> dict[str, Any]:
+    """The answer to ``text`` as the understanding stage would have said it with
+    ``unsure_below``: cut before the first clause it was unsure of, "Tôi không chắc." when
+    that is the first. Only questions are hedged."""
+    if not out.get("clauses") or not asks_something(text):
+        return out
+    kept = []
+    for clause, sure in out["clauses"]:
+        if sure < unsure_below:
+            break
+        kept.append(clause)
+    return {**out, "reply": "".join(kept).strip() or UNSURE_REPLY}
 
 
 def reply_problems(outs: list[dict[str, Any]]) -> tuple[int, int]:
@@ -144,10 +184,15 @@ def summarise(name: str, rows: list[dict], outs: list[dict], verbose: bool) -> d
     else:
         correct = [knowledge_correct(r, o) for r, o in zip(rows, outs, strict=True)]
         summary["knowledge_accuracy"] = sum(correct) / len(rows)
-        line += (f", correct {sum(correct)} ({summary['knowledge_accuracy']:.1%}), "
-                 f"tools called {sum(acted)}")
+        wrong = sum(o.get("tool") is None and o.get("reply") != UNSURE_REPLY and not c
+                    for o, c in zip(outs, correct, strict=True))
+        line += (f", correct {sum(correct)} ({summary['knowledge_accuracy']:.1%}), wrong "
+                 f"{wrong}, tools called {sum(acted)}")
         misses = [(r, o) for r, o, c in zip(rows, outs, correct, strict=True) if not c]
-    print(f"{line}, replies in another script {script}, loops {loops}")
+    unsure = sum(o.get("tool") is None and o.get("reply") == UNSURE_REPLY for o in outs)
+    summary["unsure"] = unsure
+    print(f"{line}, \"{UNSURE_REPLY}\" {unsure}, replies in another script {script}, "
+          f"loops {loops}")
     if verbose:
         for row, out in misses:
             shown = {k: out[k] for k in ("tool", "args", "reply", "confirm", "act_p", "reason")
@@ -197,14 +242,45 @@ def calibrate(rows_by_set: dict[str, list[dict]], outs_by_set: dict[str, list[di
     return act, confirm
 
 
+def calibrate_unsure(rows: list[dict], outs: list[dict], others: list[dict],
+                     other_outs: list[dict]) -> float:
+    """``unsure_below``: the highest value (walking up from 0) at which the replies to the
+    factual dev questions keep at least :data:`KEEP_RIGHT_ANSWERS` of their right answers;
+    the wrong ones it silences, and what it does to the dev non-commands' questions, are
+    printed."""
+    def replay(unsure_below: float) -> tuple[int, int, int]:
+        said = [hedged(r["text"], o, unsure_below) for r, o in zip(rows, outs, strict=True)]
+        right = sum(knowledge_correct(r, o) for r, o in zip(rows, said, strict=True))
+        unsure = sum(o.get("reply") == UNSURE_REPLY for o in said)
+        return right, len(rows) - right - unsure, unsure
+
+    right_at_0 = replay(0.0)[0]
+    chosen = 0.0
+    for step in range(1, 20):
+        if replay(step / 20)[0] < KEEP_RIGHT_ANSWERS * right_at_0:
+            break
+        chosen = step / 20
+    right, wrong, unsure = replay(chosen)
+    questions = [(r, o) for r, o in zip(others, other_outs, strict=True)
+                 if o.get("tool") is None and asks_something(r["text"])]
+    silenced = sum(hedged(r["text"], o, chosen).get("reply") == UNSURE_REPLY
+                   for r, o in questions)
+    print(f"  facts.dev at unsure_below {chosen:.2f}: right {right} (from {right_at_0}), wrong "
+          f"{wrong} (from {replay(0.0)[1]}), \"{UNSURE_REPLY}\" {unsure}; the dev "
+          f"non-commands' questions answered \"{UNSURE_REPLY}\": {silenced} of {len(questions)}")
+    return chosen
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tools", type=Path, default=None, help="default: <eval>/tools.json")
     parser.add_argument("--model", type=Path, default=None, help="GGUF (default: the 1.5B)")
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--sets", default="dev,test,fresh,unseen,freshcmd,facts,followups",
-                        help="any of dev (non-commands), test and fresh (held out), unseen, "
-                             "freshcmd (held out), facts, followups")
+    parser.add_argument("--sets", default="dev,test,fresh,blind,unseen,freshcmd,blindcmd,negdev,"
+                                          "negcmd,facts,blindfacts,followups",
+                        help="any of dev (non-commands), test, fresh and blind (held out), "
+                             "unseen, freshcmd and blindcmd (held out), negdev and negcmd "
+                             "(negation), facts, blindfacts (held out), followups")
     parser.add_argument("--calibrate", action="store_true",
                         help="choose the act and confirm thresholds on the dev sets")
     parser.add_argument("--out", type=Path, help="write every answer (JSONL) here")
@@ -219,8 +295,10 @@ def main() -> int:
     files = {"dev": "noncommands.dev.jsonl", "test": "noncommands.test.jsonl",
              "fresh": "noncommands.fresh.jsonl", "unseen": "commands.unseen.jsonl",
              "freshcmd": "commands.fresh.jsonl", "facts": "facts.dev.jsonl",
-             "followups": "followups.dev.jsonl"}
-    wanted = ["dev", "unseen"] if args.calibrate else args.sets.split(",")
+             "followups": "followups.dev.jsonl", "negdev": "noncommands.negation.jsonl",
+             "negcmd": "commands.negation.jsonl", "blind": "noncommands.blind.jsonl",
+             "blindcmd": "commands.blind.jsonl", "blindfacts": "facts.blind.jsonl"}
+    wanted = ["dev", "unseen", "facts"] if args.calibrate else args.sets.split(",")
     sets = {files[k].removesuffix(".jsonl"): read(files[k]) for k in wanted}
     texts = [row.get("text") or " / ".join(row["turns"]) for rows in sets.values()
              for row in rows]
@@ -237,8 +315,10 @@ def main() -> int:
                 f.write(json.dumps({"text": text, **out}, ensure_ascii=False) + "\n")
     if args.calibrate:
         act, confirm = calibrate(sets, outs_by_set, tools_file)
+        unsure = calibrate_unsure(sets["facts.dev"], outs_by_set["facts.dev"],
+                                  sets["noncommands.dev"], outs_by_set["noncommands.dev"])
         print(f"calibrated on the dev sets: ActPolicy(act_threshold={act:.2f}, "
-              f"confirm_threshold={confirm:.2f})")
+              f"confirm_threshold={confirm:.2f}, unsure_below={unsure:.2f})")
         return 0
     summaries = [summarise(name, rows, outs_by_set[name], args.verbose)
                  for name, rows in sets.items()]

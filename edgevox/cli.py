@@ -222,7 +222,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
     config = _config(args)
     return ask_main(args.tools, args.text, args.jsonl, llm_model_path(config, ModelStore()),
                     config.llm.n_threads, config.llm.n_ctx, sys.stdin, sys.stdout,
-                    ActPolicy(config.llm.act_threshold, config.llm.confirm_threshold))
+                    ActPolicy(config.llm.act_threshold, config.llm.confirm_threshold,
+                              config.llm.unsure_below))
 
 
 # --------------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from edgevox.llm.decide import (
     decide,
     implausible_argument,
     unasked,
+    wanted_part,
 )
 from edgevox.llm.grammar import tool_grammar
 from edgevox.llm.understand import asks_for_more, reply_end
@@ -70,6 +71,8 @@ def test_decide_acts_only_when_sure_and_plausible(tools):
     # a clear weather request for a place edgevox does not know: ask, never guess
     assert decide(weather, {"city": "Mường Nhé Xa"}, 0.95, policy)[0] is Verdict.CONFIRM
     assert decide(weather, {"city": "trời mọc"}, 0.6, policy)[0] is Verdict.ANSWER
+    with pytest.raises(ValueError, match="unsure_below"):
+        ActPolicy(unsure_below=1.5)
 
 
 @pytest.mark.parametrize(("request_text", "tool", "args", "previous", "asked"), [
@@ -87,11 +90,50 @@ def test_decide_acts_only_when_sure_and_plausible(tools):
      "control_device", True),
     ("phòng ngủ nữa", "control_device", {"device": "light", "action": "on", "room": "bedroom"},
      None, False),
+    # a negator cancels the verb after it and its object, up to the next verb
+    ("đừng có bật quạt nha", "control_device", {"device": "fan", "action": "on"}, None, False),
+    ("sao đèn không tắt được", "control_device", {"device": "light", "action": "off"}, None,
+     False),
+    ("thôi khỏi mở nhạc gọi cho mẹ giùm tui", "play_music", {"query": "nhạc"}, None, False),
+    ("thôi khỏi mở nhạc gọi cho mẹ giùm tui", "call_contact", {"name": "mẹ"}, None, True),
+    ("đèn không sáng bật lại giùm tui", "control_device", {"device": "light", "action": "on"},
+     None, True),
+    ("đừng quên nhắc tôi mua sữa", "add_reminder", {"text": "mua sữa"}, None, True),
+    # what would happen asks for nothing now; "if you can" around a request is the request
+    ("nếu tôi tắt điều hoà thì phòng có nóng không", "control_device",
+     {"device": "air_conditioner", "action": "off"}, None, False),
+    ("nếu được thì bật đèn giúp tôi", "control_device", {"device": "light", "action": "on"},
+     None, True),
+    ("tôi lỡ tắt đèn rồi bật lại giùm", "control_device", {"device": "light", "action": "on"},
+     None, True),
+    ("lỡ mai mưa thì tôi có nên mang ô không", "get_weather", {"city": "", "day": "tomorrow"},
+     None, True),
+    # a remark, or a statement that mentions the weather or the hour, is not a question
+    ("trời hôm nay nóng ghê", "get_weather", {"city": ""}, None, False),
+    ("mai Sài Gòn nắng không em", "get_weather", {"city": "Sài Gòn", "day": "tomorrow"}, None,
+     True),
+    ("giờ này mà còn kẹt xe", "get_time", {}, None, False),
+    ("tiếng loa nhà bên to quá", "set_volume", {"level": 30}, None, False),
+    ("nhỏ quá to lên giùm", "set_volume", {"level": 80}, None, True),
+    ("kể cho tôi nghe chuyện con mèo", "play_music", {"query": "con mèo"}, None, False),
+    ("cho tôi nghe nhạc con mèo", "play_music", {"query": "con mèo"}, None, True),
 ])
 def test_a_call_needs_words_that_ask_for_it(tools, request_text, tool, args, previous, asked):
     assert (unasked(tools[tool], request_text, args, previous) is None) == asked
     verdict = decide(tools[tool], args, 0.99, ActPolicy(), request_text, previous)[0]
     assert verdict is (Verdict.ACT if asked else Verdict.ANSWER)
+
+
+@pytest.mark.parametrize(("said", "wanted"), [
+    ("khỏi bật tivi mở rèm phòng khách ra", "mở rèm phòng khách ra"),
+    ("không phải mười phút mà hẹn giờ mười lăm phút", "hẹn giờ mười lăm phút"),
+    ("không cần bật quạt đâu bật điều hoà đi", "bật điều hoà đi"),
+    ("hẹn giờ năm phút nhưng đừng kêu to quá nha", "hẹn giờ năm phút"),
+    ("đừng quên nhắc tôi mua sữa", "đừng quên nhắc tôi mua sữa"),
+    ("đừng bật đèn nha để tui ngủ", "đừng bật đèn nha để tui ngủ"),  # nothing left: answered
+])
+def test_the_call_is_written_from_what_the_request_still_wants(said, wanted):
+    assert wanted_part(said) == wanted
 
 
 def test_a_tool_edgevox_has_no_words_for_is_not_checked(tools):

@@ -85,6 +85,9 @@ def test_request_no_tool_fits_gets_a_reply(understander):
     "chợ gần nhà tôi họp từ năm giờ sáng",  # the model wrote set_alarm("05:00"), p 0.95
     "hôm qua tôi quên tắt đèn phòng khách",
     "tôi nên tắt đèn khi ra khỏi phòng không",
+    "đừng có bật quạt nha tôi đang bị cảm",  # a cancelled wish
+    "giả sử tôi tắt tủ lạnh cả đêm thì đồ ăn có hư không",  # what would happen
+    "trời hôm nay nóng ghê",  # a remark
 ])
 def test_speech_that_only_mentions_a_device_or_a_time_is_answered(understander, text):
     result = understander.ask(text)
@@ -97,6 +100,38 @@ def test_a_call_of_a_tool_nothing_asked_for_is_written_again_among_those_named(u
     result = understander.ask("ờ alo cho anh Tuấn giùm mình")
     call = result.proposal or result
     assert (call.tool, call.args.get("name")) == ("call_contact", "anh Tuấn"), result.to_dict()
+
+
+def test_a_cancelled_wish_is_not_the_call_made(understander):
+    # given the whole sentence the model switched the television on
+    result = understander.ask("khỏi bật tivi mở rèm phòng khách ra")
+    call = result.proposal or result
+    assert (call.tool, call.args.get("device"), call.args.get("action")) == \
+        ("control_device", "curtain", "on"), result.to_dict()
+
+
+def test_a_guess_is_not_spoken(understander):
+    from edgevox.llm.decide import UNSURE_REPLY, ActPolicy
+
+    hedging = Understander(understander.engine, understander.tools,
+                           policy=ActPolicy(unsure_below=0.2))
+
+    def said(text: str) -> tuple[str, str]:
+        chunks: list[str] = []
+        for event in hedging.stream(text):
+            if isinstance(event, ReplyChunk):
+                chunks.append(event.text)
+            else:
+                result = event
+        assert result.tool is None
+        return result.reply or "", "".join(chunks)
+
+    # the model's answer is a mountain that does not exist ("núi Hắc Lạc")
+    assert said("núi cao nhất việt nam là núi nào") == (UNSURE_REPLY, UNSURE_REPLY)
+    reply, chunks = said("thủ đô của việt nam là thành phố nào")
+    assert "Hà Nội" in reply and chunks == reply
+    # only questions are hedged
+    assert said("kể cho tôi nghe một câu chuyện ngắn về con mèo")[0] != UNSURE_REPLY
 
 
 def test_an_unsure_call_becomes_a_question(understander):
@@ -119,10 +154,17 @@ def test_an_unsure_call_becomes_a_question(understander):
 def test_replies_are_vietnamese_script_only_and_short(understander):
     import re
 
+    from edgevox.llm.grammar import vietnamese_syllable
+
     allowed = re.compile(r"^[\w\s.,!?;:'()%/+\-]*$")
-    for text in ("một tuần có mấy ngày", "bút chì tiếng Anh là gì", "con mèo là con vật gì"):
+    for text in ("một tuần có mấy ngày", "bút chì tiếng Anh là gì", "con mèo là con vật gì",
+                 "wifi là viết tắt của từ gì"):
         reply = understander.ask(text).reply or ""
         assert reply and allowed.match(reply), reply
+        # no English word the request did not say ("dùng pen hoặc pencil")
+        heard = {w.lower() for w, _, _ in request_word_spans(text)}
+        assert all(vietnamese_syllable(w) or w.isdigit() or w.lower() in heard
+                   for w in re.findall(r"\w+", reply)), reply
         assert not re.search(r"[\u0400-\u04ff\u3040-\u30ff\u4e00-\u9fff*#`]", reply), reply
         assert len(re.findall(r"[.!?](?=\s)", reply)) < 2, reply
 
@@ -148,7 +190,8 @@ def test_reply_streams_before_it_is_complete(understander):
     start = time.perf_counter()
     arrivals: list[tuple[float, str]] = []
     final = None
-    for event in understander.stream("giải thích cho tôi biết phở là món gì"):
+    # not a question, so not held back a clause at a time (test_a_guess_is_not_spoken)
+    for event in understander.stream("giải thích cho tôi về món phở của Hà Nội"):
         if isinstance(event, ReplyChunk):
             arrivals.append((time.perf_counter() - start, event.text))
         else:

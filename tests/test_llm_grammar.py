@@ -27,6 +27,7 @@ from edgevox.llm.grammar import (
     request_word_spans,
     static_rules,
     tool_grammar,
+    vietnamese_syllable,
 )
 from edgevox.tools.registry import ToolRegistry
 
@@ -223,6 +224,18 @@ def test_no_argument_tool_and_spoken_reply(vocab):
     check(vocab, grammar, good, bad)
 
 
+def test_a_reply_says_vietnamese_words_and_only_the_requests_own_foreign_ones(vocab):
+    # "bạn có thể dùng pen hoặc pencil" was a reply of the 1.5B model before this
+    grammar = tool_grammar([], words=request_words("bật wifi giúp tôi"))
+    good = ['say("Dạ, tôi đã bật wifi! Nghiêng 30 độ (khoảng 3,5 mét).")',
+            'say("Quảng Ninh - Hạ Long.")', 'say("Wifi đã bật.")']
+    bad = ['say("Dùng pencil.")', 'say("Bạn dùng Zalo nhé.")', 'say("Một tuần có семь ngày")',
+           'say("**Hà Nội**")', 'say("TP HCM")', 'say("xinchào")']
+    check(vocab, grammar, good, bad)
+    assert [w for w in ("nghiêng", "Quảng", "khuỷu", "ĐÀ", "pencil", "wifi", "TP", "Paris")
+            if vietnamese_syllable(w)] == ["nghiêng", "Quảng", "khuỷu", "ĐÀ"]
+
+
 def test_choices_narrow_an_argument_to_parsed_values(vocab):
     tools = registry(
         {"name": "set_timer", "parameters": {"s": {"type": "integer", "minimum": 1}}},
@@ -252,7 +265,7 @@ def test_llama_cpp_refuses_a_broken_grammar(vocab):
 
 def test_static_pieces_round_trip_through_gbnf_text():
     rules = dict(static_rules())
-    assert {"say-call", "reply-char", "free-string", "boolean"} <= set(rules)
+    assert {"say-call", "reply-word", "syllable", "free-string", "boolean"} <= set(rules)
     text = Grammar(rules).text
     assert parse_gbnf(text) == rules
 

@@ -30,7 +30,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -74,6 +74,10 @@ class GenerationStats:
     """The :data:`FIRST_CANDIDATES` highest raw logits at the first output step, as (token,
     logit), before the grammar: where the model decides between replying and each tool, so the
     understanding stage can read how sure it was (see :mod:`edgevox.llm.decide`)."""
+    chosen: list[tuple[int, float]] = field(default_factory=list)
+    """For each token the model chose (forced ones are not chosen): where in the output it
+    starts (in characters) and the probability the model gave it before the grammar, which
+    says how sure it was of each word of a reply."""
 
     @property
     def tokens_per_s(self) -> float | None:
@@ -183,8 +187,9 @@ class GrammarConstraint:
         self._llama.llama_sampler_apply(self._ptr, ctypes.byref(self._one_array))
         return bool(np.isfinite(self._one["logit"][0]))
 
-    def best(self, logits: np.ndarray) -> int:
-        """The highest-scoring token the grammar allows."""
+    def best(self, logits: np.ndarray) -> tuple[int, float]:
+        """The highest-scoring token the grammar allows, and its probability among the tokens
+        the grammar allows."""
         if self._all is None:
             self._all = self._token_array(self._n_vocab)
         data, array = self._all
@@ -196,7 +201,8 @@ class GrammarConstraint:
         best = int(np.argmax(masked))
         if not np.isfinite(masked[best]):
             raise ToolError("the grammar allows no token here")
-        return int(data["id"][best])
+        allowed = masked[np.isfinite(masked)]
+        return int(data["id"][best]), 1.0 / float(np.exp(allowed - masked[best]).sum())
 
     def accept(self, token: int) -> None:
         """Advance the grammar past ``token`` (which must be allowed)."""
@@ -476,12 +482,16 @@ class LlamaEngine(_Vocabulary):
         top = np.argpartition(logits, -FIRST_CANDIDATES)[-FIRST_CANDIDATES:]
         return tuple((int(t), float(logits[t])) for t in top)
 
-    def _pick(self, row: int, grammar: GrammarConstraint | None) -> int:
+    def _pick(self, row: int, grammar: GrammarConstraint | None) -> tuple[int, float]:
+        """The greedy token the grammar allows, and how sure the model was of it: its
+        probability, among the tokens the grammar allows when it refused the model's first
+        choice (a "=" the reply may not write makes "bằng" no less sure)."""
         logits = self._logits(row)
         token = int(np.argmax(logits))
-        if grammar is None or grammar.allows(token):
-            return token
-        return grammar.best(logits)
+        if grammar is not None and not grammar.allows(token):
+            return grammar.best(logits)
+        top = float(logits[token])
+        return token, 1.0 / float(np.exp(logits - top).sum())
 
     def generate(
         self,
@@ -525,10 +535,16 @@ class LlamaEngine(_Vocabulary):
         stats.evaluated_tokens = len(pending)
         draft: list[int] = []
 
-        def emit(token: int) -> str:
+        written = 0
+
+        def emit(token: int, p: float | None = None) -> str:
+            nonlocal written
             if grammar is not None:
                 grammar.accept(token)
             text = decoder.decode(self.piece(token))
+            if p is not None:
+                stats.chosen.append((written, p))
+            written += len(text)
             if stats.ttft_s is None:
                 stats.ttft_s = time.perf_counter() - start
             stats.generated_tokens += 1
@@ -555,10 +571,10 @@ class LlamaEngine(_Vocabulary):
             if not stats.first_candidates:
                 stats.first_candidates = self._top(first_row - offset)
             for j in range(len(draft) + 1):
-                token = self._pick(first_row + j - offset, grammar)
+                token, p = self._pick(first_row + j - offset, grammar)
                 if j < len(draft) and token == draft[j]:
                     stats.accepted_draft_tokens += 1
-                    if text := emit(token):
+                    if text := emit(token, p):
                         yield text
                     stop = finished()
                     if stop:
@@ -567,7 +583,7 @@ class LlamaEngine(_Vocabulary):
                 self._truncate(len(self._kv) - (len(draft) - j))
                 stop = self.is_eog(token)
                 if not stop:
-                    if text := emit(token):
+                    if text := emit(token, p):
                         yield text
                     pending = [token]
                     stop = finished()

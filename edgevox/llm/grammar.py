@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
@@ -339,6 +340,19 @@ def static_rules() -> Mapping[str, Node]:
     """The shared rules from ``grammars/tool-call.gbnf`` (read once)."""
     path = grammar_dir() / STATIC_GRAMMAR_FILE
     return parse_gbnf(path.read_text(encoding="utf-8"), str(path))
+
+
+@cache
+def _syllables() -> Matcher:
+    return Matcher(static_rules(), root="syllable")
+
+
+def vietnamese_syllable(word: str) -> bool:
+    """Whether ``word`` is spelled as one Vietnamese syllable, as the reply grammar writes them
+    (``syllable`` in ``grammars/tool-call.gbnf``): "nghiêng" and "Quảng" are; "pencil", "wifi"
+    and "TP" are not."""
+    matcher = _syllables()
+    return matcher.accepts(matcher.step(matcher.start, unicodedata.normalize("NFC", word)))
 
 
 # --- integers and patterns -----------------------------------------------------------------
@@ -725,7 +739,14 @@ def tool_grammar(
             string = seq(Lit('"'), optional(Ref(name)), Lit('"')) if name in rules else Lit('""')
         rules[rule_name(tool.name)] = call_node(tool, choices.get(tool.name), string)
         options.append(Ref(rule_name(tool.name)))
+    shared = dict(static_rules())
     if reply:
         options.append(Ref("say-call"))
+        # the request's own words may be said back even when they are not Vietnamese ("wifi")
+        foreign = [w for w in dict.fromkeys(words or ()) if not vietnamese_syllable(w)
+                   and any(ch.isalpha() for ch in w)]
+        if foreign:
+            said = dict.fromkeys(v for w in foreign for v in (w, w[:1].upper() + w[1:]))
+            shared["reply-word"] = alt(shared["reply-word"], *(Lit(w) for w in said))
     root: dict[str, Node] = {"root": alt(*options)}
-    return Grammar({**root, **rules, **static_rules()})
+    return Grammar({**root, **rules, **shared})

@@ -34,14 +34,17 @@ from typing import TYPE_CHECKING, Any
 from edgevox.errors import ModelError, ToolError
 from edgevox.llm.calls import parse_call, quote
 from edgevox.llm.decide import (
+    UNSURE_REPLY,
     ActPolicy,
     Proposal,
     Verdict,
     act_probability,
     asked_tools,
+    asks_something,
     confirmation_question,
     decide,
     unnamed_place,
+    wanted_part,
 )
 from edgevox.llm.engine import GenerationStats, LlamaEngine
 from edgevox.llm.grammar import Grammar, Matcher, request_word_spans, tool_grammar
@@ -317,6 +320,31 @@ def reply_end(body: str, max_sentences: int) -> int | None:
     return earlier[-1] if earlier else start
 
 
+_CLAUSE_END = re.compile(r"[,.!?;:](?=\s)")
+
+
+def clause_ends(body: str) -> list[int]:
+    """Where each complete clause of a reply ends (after its comma or stop)."""
+    return [m.end() for m in _CLAUSE_END.finditer(body)]
+
+
+def reply_body(out: str) -> str | None:
+    """The text of a spoken reply the model wrote (``say("…")``, possibly unfinished), or
+    ``None`` for a tool call."""
+    return out[len(_REPLY_OPEN) :].split('"', 1)[0] if out.startswith(_REPLY_OPEN) else None
+
+
+def sureness(chosen: Sequence[tuple[int, float]], start: int, end: int) -> float:
+    """How sure the model was of ``body[start:end]`` of its reply (``chosen`` as in
+    :attr:`GenerationStats.chosen`): the second lowest probability it gave a token there,
+    1.0 with fewer than two. One unsure token is often only a choice of wording ("đảo" or
+    "hòn đảo"); a guessed name or number takes two ("Hoàng" 0.10, "Sa" 0.16). The reply's
+    first token, how it chose to begin, does not count."""
+    lo, hi = len(_REPLY_OPEN) + start, len(_REPLY_OPEN) + end
+    found = sorted(p for at, p in chosen if lo <= at < hi and at > len(_REPLY_OPEN))
+    return found[1] if len(found) > 1 else 1.0
+
+
 def loop_start(body: str) -> int | None:
     """Where the repetition of a run of words at the end of ``body`` begins, or ``None``."""
     spans = [(m.start(), m.end()) for m in re.finditer(r"\S+", body)]
@@ -433,6 +461,7 @@ class Understander:
         """
         start = time.perf_counter()
         text = unicodedata.normalize("NFC", text)  # the parsers' offsets are into NFC text
+        said, text = text, wanted_part(text)  # the call is written from what is wanted
         word_spans = request_word_spans(text)
         # a follow-up ("còn ngày mai thì sao") may copy a place or a name from the request
         # before it: those words come after the request's own, so their indices do not move
@@ -445,12 +474,14 @@ class Understander:
         prompt = self._fit(history, self.engine.tokenize(text.strip()) + self._suffix)
         sentences = (LONG_REPLY_SENTENCES if asks_for_more(words[: len(word_spans)])
                      else MAX_REPLY_SENTENCES)
+        # a question is answered only with what the model is sure of
+        sure_from = self.policy.unsure_below if asks_something(said) else 0.0
         out, first_s = yield from self._generate(prompt, grammar, words, cancel, start,
-                                                 sentences)
+                                                 sentences, sure_from)
         result = self._result(out, self.engine.last_stats, cancel)
         if result.tool is not None:
-            verdict = self._judge(result, offered, text, history)
-            asked = asked_tools(offered, text)
+            verdict = self._judge(result, offered, said, history)
+            asked = asked_tools(offered, said)
             if verdict is not Verdict.ACT and asked and self.tools[result.tool] not in asked:
                 # the model took a tool nothing asked for while the request names another
                 # ("alo cho anh Tuấn" became play_music): the call is written again among
@@ -460,7 +491,7 @@ class Understander:
                     words, cancel, start, sentences)
                 second = self._result(second_out, self.engine.last_stats, cancel)
                 if second.tool is not None and \
-                        (second_verdict := self._judge(second, asked, text, history)) \
+                        (second_verdict := self._judge(second, asked, said, history)) \
                         is not Verdict.ANSWER:
                     result, verdict, out = second, second_verdict, second_out
             tool = self.tools[result.tool]
@@ -475,8 +506,8 @@ class Understander:
             elif verdict is Verdict.ANSWER:
                 logger.info("not calling %s: %s", out, result.reason)
                 act_p, reason, declined = result.act_p, result.reason, out
-                out, _ = yield from self._generate(prompt, tool_grammar([], reply=True), words,
-                                                   cancel, start, sentences)
+                out, _ = yield from self._generate(prompt, tool_grammar([], words), words,
+                                                   cancel, start, sentences, sure_from)
                 result = self._result(out, self.engine.last_stats, cancel)
                 result.act_p, result.reason, result.declined = act_p, reason, declined
         result.ttft_s = first_s
@@ -504,39 +535,65 @@ class Understander:
         cancel: threading.Event | None,
         start: float,
         sentences: int,
+        sure_from: float = 0.0,
     ) -> Generator[ReplyChunk, None, tuple[str, float | None]]:
         """Run the model under ``grammar``, yielding the reply's words as they come (at most
         ``sentences`` sentences); returns what it wrote and the time from ``start`` to its
-        first token."""
+        first token.
+
+        With ``sure_from`` above 0 (the reply answers a question), a reply is let out a clause
+        at a time, and only a clause the model was at least that sure of (:func:`sureness`):
+        at the first one it was not, the reply ends, and says :data:`UNSURE_REPLY` when
+        nothing came before it. A guess is not spoken.
+        """
         guide = _CallGuide(grammar.matcher(), words)
         first_s: float | None = None
         emitted = 0
+        body = ""
         pieces = self.engine.generate(prompt, grammar.text, self.max_tokens, cancel, guide)
+
+        def unsure(upto: int) -> bool:
+            return sureness(self.engine.last_stats.chosen, emitted, upto) < sure_from
+
         try:
             for _piece in pieces:
                 if first_s is None:
                     first_s = time.perf_counter() - start
-                if guide.text.startswith(_REPLY_OPEN):
-                    body = guide.text[len(_REPLY_OPEN) :].split('"', 1)[0]
-                    end = reply_end(body, sentences)
-                    if end is not None:  # enough said, or a loop: the reply ends here
-                        body = body[: max(end, emitted)]
-                        guide.text = f'{_REPLY_OPEN}{body}")'
-                    if len(body) > emitted:
-                        yield ReplyChunk(body[emitted:], first_s)
-                        emitted = len(body)
-                    if end is not None:
-                        break
+                written = reply_body(guide.text)
+                if written is None:
+                    continue
+                body = written
+                end = reply_end(body, sentences)
+                if end is not None:  # enough said, or a loop: the reply ends here
+                    body = body[: max(end, emitted)]
+                    guide.text = f'{_REPLY_OPEN}{body}")'
+                finished = end is not None or guide.text.count('"') > 1  # closed: no '"' inside
+                ready = len(body) if finished or not sure_from else (clause_ends(body) or [0])[-1]
+                if sure_from and ready > emitted and unsure(ready):
+                    break
+                if ready > emitted:
+                    yield ReplyChunk(body[emitted:ready], first_s)
+                    emitted = ready
+                if end is not None:
+                    break
         finally:
             pieces.close()
+        if reply_body(guide.text) is not None and emitted < len(body):  # held back, or unsure
+            if not sure_from or not unsure(len(body)):
+                yield ReplyChunk(body[emitted:], first_s)
+            else:
+                body = body[:emitted] or UNSURE_REPLY
+                guide.text = f'{_REPLY_OPEN}{body}")'
+                if not emitted:
+                    yield ReplyChunk(body, first_s)
         return guide.text, first_s
 
     def _result(
         self, out: str, stats: GenerationStats, cancel: threading.Event | None
     ) -> Understanding:
         cancelled = cancel is not None and cancel.is_set()
-        if out.startswith(_REPLY_OPEN):
-            reply = out[len(_REPLY_OPEN) :].split('"', 1)[0].strip()
+        if (body := reply_body(out)) is not None:
+            reply = body.strip()
             return Understanding(None, reply=reply, raw=out, stats=stats, cancelled=cancelled)
         if cancelled:
             return Understanding(None, reply="", raw=out, stats=stats, cancelled=True)

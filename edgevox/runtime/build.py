@@ -140,7 +140,8 @@ def build_understander(config: Config, store: ModelStore, tools):
                          n_ctx=config.llm.n_ctx)
     return Understander(engine, tools, max_tokens=config.llm.max_reply_tokens,
                         policy=ActPolicy(config.llm.act_threshold,
-                                         config.llm.confirm_threshold))
+                                         config.llm.confirm_threshold,
+                                         config.llm.unsure_below))
 
 
 EchoMode = Literal["on", "off", "external"]
