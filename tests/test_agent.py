@@ -114,7 +114,7 @@ def test_spoken_request_to_tool_call_to_spoken_reply(agent, eval_dir):
 def test_barge_in_stops_playback_and_cancels_generation(agent, eval_dir):
     speech, _ = read_wav(eval_dir / "asr-cv-vi-dev" / SPEECH)
     subscription = agent.subscribe()
-    turn = agent.ask_text("kể cho tôi nghe một câu chuyện cổ tích thật dài về Thánh Gióng")
+    turn = agent.ask_text("hãy kể thật chi tiết sự tích Thánh Gióng cho tôi")
     collect(subscription, "speaking_started")
     time.sleep(0.5)  # let it talk for a moment
     engine = agent.understander.engine
@@ -297,7 +297,7 @@ def test_close_returns_within_two_seconds_with_four_turns_queued(config):
     agent = build_agent(config, TranscriptSink(), store=ModelStore())  # text only: no voice
     agent.start()
     subscription = agent.subscribe()
-    story = agent.ask_text("kể cho tôi nghe một câu chuyện cổ tích thật dài về Thánh Gióng")
+    story = agent.ask_text("hãy kể thật chi tiết sự tích Thánh Gióng cho tôi")
     collect(subscription, "llm_first_token")
     waiting = [agent.ask_text("bây giờ là mấy giờ") for _ in range(4)]
     with pytest.raises(BusyError):  # four are waiting: the queue is full

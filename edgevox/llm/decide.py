@@ -418,7 +418,7 @@ def unasked(tool: Tool, request: str, args: Mapping[str, Any] | None = None,
     if cues:
         words = _words(request)
         if not _asks(words, _negated(words), cues):
-            if _says(request, cues):
+            if _asks(words, set(), cues):
                 return f"the request says not to {tool.name}"
             return f"nothing in the request asks for {tool.name}"
     return None
