@@ -116,6 +116,8 @@ def test_decide_acts_only_when_sure_and_plausible(tools):
     ("tiếng loa nhà bên to quá", "set_volume", {"level": 30}, None, False),
     ("nhỏ quá to lên giùm", "set_volume", {"level": 80}, None, True),
     ("kể cho tôi nghe chuyện con mèo", "play_music", {"query": "con mèo"}, None, False),
+    ("thôi đừng nói nữa", "stop", {}, None, True),  # cancelled speaking is a stop
+    ("thôi khỏi mở nhạc đâu", "stop", {}, None, False),
     ("cho tôi nghe nhạc con mèo", "play_music", {"query": "con mèo"}, None, True),
 ])
 def test_a_call_needs_words_that_ask_for_it(tools, request_text, tool, args, previous, asked):

@@ -353,6 +353,8 @@ def wanted_part(text: str) -> str:
     return " ".join(kept)
 
 
+HUSH = ("đừng nói", "đừng hát", "đừng phát", "đừng kêu", "khỏi nói", "không cần nói")
+"""Cancelled speaking asks for ``stop``: "thôi đừng nói nữa" wants the agent quiet."""
 TOLD_TO_LISTEN = frozenset({"kể", "nói", "đọc", "thích", "giảng"})
 """Verbs after which "nghe" is listening to the agent, not to music: "kể cho tôi nghe một câu
 chuyện" (the model played "con mèo")."""
@@ -415,6 +417,8 @@ def unasked(tool: Tool, request: str, args: Mapping[str, Any] | None = None,
     if tool.name in QUESTION_TOOLS and not question_like(told) and not _says(told, WANTS_TO_KNOW):
         return f"the request is a statement, not a question for {tool.name}"
     cues = CUES.get(tool.name)
+    if tool.name == "stop" and _says(request, HUSH):
+        return None
     if cues:
         words = _words(request)
         if not _asks(words, _negated(words), cues):
