@@ -157,8 +157,7 @@ def asks_something(text: str) -> bool:
     word anywhere ("hành tinh nào gần mặt trời nhất", "truyện kiều do ai sáng tác"). Broader
     than :func:`question_like`, which the decision rules use; an answer to it must not be a
     guess."""
-    return question_like(text) or bool(_QUESTION_WORDS & set(_WORD.findall(
-        unicodedata.normalize("NFC", text).lower())))
+    return question_like(text) or bool(_QUESTION_WORDS & set(_words(text)))
 
 
 def _role(param: Param) -> str | None:

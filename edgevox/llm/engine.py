@@ -76,8 +76,9 @@ class GenerationStats:
     understanding stage can read how sure it was (see :mod:`edgevox.llm.decide`)."""
     chosen: list[tuple[int, float]] = field(default_factory=list)
     """For each token the model chose (forced ones are not chosen): where in the output it
-    starts (in characters) and the probability the model gave it before the grammar, which
-    says how sure it was of each word of a reply."""
+    starts (in characters) and the probability the model gave it (among the tokens the
+    grammar allows, when the grammar refused the model's first choice), which says how sure
+    it was of each word of a reply."""
 
     @property
     def tokens_per_s(self) -> float | None:
