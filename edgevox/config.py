@@ -56,6 +56,9 @@ class AudioConfig(_Section):
     echo_tail_ms: int = Field(400, ge=0, le=5000, description="After the agent's last audio, "
                               "how long its echo may still be heard (room reverberation and "
                               "device latency).")
+    auto_gain: bool = Field(True, description="Lift a talker a few metres from the microphone "
+                            "to the level the recogniser was trained on (never more than "
+                            "20 dB, never an attenuation; noise alone is never lifted).")
 
 
 class BargeInConfig(_Section):
@@ -63,8 +66,9 @@ class BargeInConfig(_Section):
 
     enabled: bool = Field(True, description="Speech over the agent interrupts it (full duplex "
                           "only: with echo_cancellation = off the agent cannot hear it).")
-    min_speech_ms: int = Field(400, ge=0, le=5000, description="Speech this long interrupts even "
-                               "if it holds only backchannel words.")
+    min_speech_ms: int = Field(400, ge=0, le=5000, description="Speech going on this long "
+                               "beyond the echo tail of the pause it caused interrupts, words "
+                               "or not.")
     pause_after_ms: int = Field(120, ge=30, le=2000, description="Speech this long over the "
                                 "reply pauses it while the agent judges it (echo, backchannel "
                                 "or barge-in); it resumes unless it was a barge-in.")

@@ -6,6 +6,7 @@ model store on first use) and skip with the reason when a model cannot be had.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -37,3 +38,17 @@ def eval_dir() -> Path:
     if not (path / "README.md").is_file():
         pytest.skip(f"evaluation data not found at {path}; set EDGEVOX_EVAL_DIR")
     return path
+
+
+@pytest.fixture(scope="session")
+def clip(eval_dir):
+    """One Common Voice clip, (16 kHz float32 audio, its transcript): "Anh nấy cũng khoe rằng
+    ảnh của mình hơn", 4 s with a word break in the middle."""
+    from edgevox.audio.source import read_wav
+
+    corpus = eval_dir / "asr-cv-vi-dev"
+    name = "common_voice_vi_23801915.wav"
+    manifest = {json.loads(line)["audio"]: json.loads(line)["text"]
+                for line in (corpus / "manifest.jsonl").read_text().splitlines()}
+    audio, _ = read_wav(corpus / name)
+    return audio, manifest[name]

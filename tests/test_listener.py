@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 
 from edgevox.asr.sherpa import load_recognizer
-from edgevox.audio.source import read_wav
 from edgevox.runtime.listener import Listener, transcribe
 from edgevox.turn import EndOfTurnDetector
 from edgevox.turn.smart_turn import SmartTurn
@@ -16,7 +13,6 @@ from edgevox.vad import SileroVad, WebRtcVad
 
 pytestmark = pytest.mark.models
 SR = 16_000
-CLIP = "common_voice_vi_23801915.wav"  # "Anh nấy cũng khoe rằng ảnh của mình hơn"
 # A pause inserted at a word break inside the sentence ("... khoe rằng | ảnh của mình hơn").
 PAUSE_WINDOW_S = (2.2, 2.6)
 
@@ -48,15 +44,6 @@ def smart_turn(model_dir):
 @pytest.fixture(scope="module")
 def silero_path(model_dir):
     return model_dir("silero-vad") / "silero_vad.onnx"
-
-
-@pytest.fixture(scope="module")
-def clip(eval_dir):
-    corpus = eval_dir / "asr-cv-vi-dev"
-    manifest = {json.loads(line)["audio"]: json.loads(line)["text"]
-                for line in (corpus / "manifest.jsonl").read_text().splitlines()}
-    audio, _ = read_wav(corpus / CLIP)
-    return audio, manifest[CLIP]
 
 
 def split_mid_sentence(audio: np.ndarray) -> int:

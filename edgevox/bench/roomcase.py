@@ -94,6 +94,8 @@ class Scenario:
     """After the loudspeaker's first sample."""
     segment_s: float = 0.0
     """The backchannel stand-in's length."""
+    talker: int = 0
+    """Where the person stands (see :meth:`~edgevox.bench.room.Room.moved_talker`)."""
 
 
 def plan_scenarios(replies: int, clips: list[dict[str, Any]], rooms: Iterable[str],
@@ -109,8 +111,11 @@ def plan_scenarios(replies: int, clips: list[dict[str, Any]], rooms: Iterable[st
         room = rooms[index % len(rooms)]
         position = len(per_room[room])
         kind = KIND_CYCLE[position % len(KIND_CYCLE)]
+        # One talker position per round of KIND_CYCLE, so every kind meets every position.
+        talker = position // len(KIND_CYCLE) % TALKER_POSITIONS
         scenario = Scenario(room=room, kind=kind, reply=REPLIES_VI[index % len(REPLIES_VI)],
-                            seed=seed * 10_000 + index, snr_db=SNRS_DB[index % len(SNRS_DB)])
+                            seed=seed * 10_000 + index, snr_db=SNRS_DB[index % len(SNRS_DB)],
+                            talker=talker)
         if kind != "echo_only":
             clip = next(clip_cycle)
             scenario = replace(scenario, clip=clip["path"], clip_text=clip.get("text"),
@@ -208,7 +213,7 @@ def _play(agent, device, scenario: Scenario, calibration: np.ndarray) -> dict[st
     if not agent.wait_idle(timeout_s=SCENARIO_TIMEOUT_S):
         raise EdgevoxError("the agent did not become idle between room scenarios")
     agent.new_session()
-    room = ROOMS[scenario.room].moved_talker(scenario.seed % TALKER_POSITIONS)
+    room = ROOMS[scenario.room].moved_talker(scenario.talker)
     user = _user_audio(scenario)
     stream = RoomStream(room, calibration, user=user, user_start_s=scenario.user_start_s,
                         noise_snr_db=scenario.snr_db, seed=scenario.seed,
@@ -414,7 +419,7 @@ def clean_wers(config, store, scenarios: list[Scenario],
         clip = _user_audio(s)
         assert clip is not None  # a barge-in scenario always has its recording
         dry.append(heard(clip))
-        room = ROOMS[s.room].moved_talker(s.seed % TALKER_POSITIONS)
+        room = ROOMS[s.room].moved_talker(s.talker)
         alone = render(room, calibration, user=clip, user_start_s=s.user_start_s,
                        noise_snr_db=s.snr_db, seed=s.seed)  # the reply is left out below
         clean.append(heard((alone.user + alone.noise).astype(np.float32)))

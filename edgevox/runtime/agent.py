@@ -388,7 +388,8 @@ class Agent:
                 if block is not None:
                     last_heard = number
                     block = self.floor.admit(block, captured_t)  # not the agent's own voice
-                    self._on_listener_events(self.listener.feed(block))
+                    self._on_listener_events(self.listener.feed(
+                        block, learn_level=not self.floor.audible(captured_t)))
                     self._maybe_barge_in()
                     self._publish_floor(self.floor.watch(self.listener.voiced_ms,
                                                          self.listener.in_turn, captured_t))
@@ -461,7 +462,7 @@ class Agent:
         long enough or holds a word that is no backchannel (see :class:`Floor`)."""
         if not self._overlapping or self.listener.turn_id not in self._overlapping:
             return
-        if self.floor.interrupts(self._partial, self.listener.speech_ms):
+        if self.floor.interrupts(self._partial):
             del self._overlapping[self.listener.turn_id]
             self._on_speech()
 

@@ -13,8 +13,8 @@ is audible means:
   silenced; speech that survives is checked against the words the agent just played, and a
   match is the agent's own voice and is dropped. Backchannels ("ừ", "dạ", "vâng", "đúng rồi")
   are agreement: they produce a ``backchannel`` event and the agent keeps talking. Anything else
-  interrupts once it lasts ``min_speech_ms`` or its partial transcript holds a word that is no
-  backchannel.
+  interrupts once its partial transcript holds a word that is no backchannel, or once it goes
+  on ``min_speech_ms`` beyond the echo tail of the pause the reply made for it (words or not).
 
 Deciding which of these a sound is takes the recogniser a moment, and until the reply stops its
 echo masks the person (the canceller keeps only what pokes out of it). So once the VAD has heard
@@ -96,6 +96,7 @@ class Floor:
         self.resume_after_s = resume_after_ms / 1000
         self._paused_at: float | None = None
         self._last_voiced_t = -math.inf
+        self._silenced = False  # whether admit() silenced the last block
         self.min_level_dbfs = min_level_dbfs
         self.above_noise_db = above_noise_db
         self._quiet_levels: collections.deque[float] = collections.deque(
@@ -132,10 +133,12 @@ class Floor:
         """After each block the listener took: pause the reply once ``pause_after_ms`` of
         speech was heard over it, or resume it once nothing voiced was heard for
         ``resume_after_ms`` and no turn is open; what changed, None when nothing did. A turn
-        that opened ends its pause through :meth:`resume` or a barge-in."""
+        that opened ends its pause through :meth:`resume` or a barge-in. A block that
+        :meth:`admit` silenced is never voice, whatever the VAD still says of it (its hangover
+        runs on for a fifth of a second after speech)."""
         if not self.barge_in:
             return None
-        if voiced_ms > 0:
+        if voiced_ms > 0 and not self._silenced:  # a VAD's hangover over silence is no voice
             self._last_voiced_t = t
         if self.paused:
             if not in_turn and t - self._last_voiced_t >= self.resume_after_s:
@@ -176,11 +179,13 @@ class Floor:
         louder than both. Between replies every block passes and teaches the noise floor.
         """
         level = _level_dbfs(block)
+        self._silenced = False
         if not self.audible(t):
             if level > -math.inf:
                 self._quiet_levels.append(level)
             return block
         if self.half_duplex or level < self.barge_in_level_dbfs():
+            self._silenced = True
             return np.zeros_like(block)
         return block
 
@@ -219,14 +224,26 @@ class Floor:
             return Heard.BACKCHANNEL
         return Heard.REQUEST
 
-    def interrupts(self, partial: str, speech_ms: float) -> bool:
-        """Whether speech still going on takes the floor: not the agent's echo, and either long
-        enough or holding a word that is no backchannel. Nothing recognised yet decides
-        nothing, however long it lasts (a paused reply waits): a room's chatter is speech-shaped
-        too, and cutting a reply on a guess is acting on one."""
-        if not self.barge_in or not partial.strip():
+    def interrupts(self, partial: str) -> bool:
+        """Whether speech still going on takes the floor: not the agent's echo, and either
+        holding a word that is no backchannel or going on ``min_speech_ms`` beyond the echo
+        tail of the pause the reply made for it.
+
+        Lasting needs no words: a person a few metres away in a reverberant room is often
+        heard long before the recogniser makes out a word. But only speech after the pause's
+        echo tail counts: until the pause the agent's voice is in the room, and for
+        ``echo_tail_ms`` after it the room still rings with it, which a canceller leaves
+        enough of for a VAD to call speech (measured in the simulated kiosk hall). What goes on
+        beyond that is the room's, and longer than an "ừ". Backchannel words go on like any
+        other sound. An interruption only stops the reply; nothing is done until words come."""
+        if not self.barge_in:
             return False
-        heard = self.classify(partial)
-        if heard is Heard.ECHO:
-            return False
-        return heard is Heard.REQUEST or speech_ms >= self.min_speech_ms
+        if partial.strip():
+            heard = self.classify(partial)
+            if heard is Heard.ECHO:
+                return False
+            if heard is Heard.REQUEST:
+                return True
+        paused_at = self._paused_at
+        return (self.paused and paused_at is not None and self._last_voiced_t - paused_at
+                >= self.echo_tail_s + self.min_speech_ms / 1000)

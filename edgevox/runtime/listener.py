@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from edgevox.audio import SAMPLE_RATE_HZ
+from edgevox.audio.level import AutoGain
 from edgevox.events import EndOfTurn, Event, FinalTranscript, PartialTranscript, SpeechStarted
 from edgevox.runtime.turns import TurnIds
 from edgevox.turn import EndOfTurnDetector
@@ -36,7 +37,6 @@ class _Turn:
     stream: RecognizerStream
     audio: list[np.ndarray] = field(default_factory=list)
     audio_samples: int = 0
-    preroll_samples: int = 0  # kept from before the onset: not the person's speech
     last_voiced_sample: int = 0
     pending: list[np.ndarray] = field(default_factory=list)
     pending_samples: int = 0
@@ -51,7 +51,9 @@ class Listener:
     def __init__(self, recognizer: Recognizer, vad: VoiceActivityDetector,
                  end_of_turn: EndOfTurnDetector, *, chunk_ms: int = 100,
                  min_speech_ms: int = 250, speech_pad_ms: int = 600,
-                 turn_ids: TurnIds | None = None) -> None:
+                 turn_ids: TurnIds | None = None, auto_gain: bool = True) -> None:
+        """``auto_gain``: lift a distant talker to the recogniser's level first (see
+        :mod:`edgevox.audio.level`)."""
         self.recognizer = recognizer
         self.vad = vad
         self.end_of_turn = end_of_turn
@@ -61,6 +63,7 @@ class Listener:
         self._preroll: collections.deque[np.ndarray] = collections.deque(maxlen=pad_frames)
         self._candidate: list[np.ndarray] = []  # voiced frames not yet long enough to count
         self._frame_buffer = np.zeros(0, dtype=np.float32)
+        self.auto_gain = AutoGain(vad.frame_samples) if auto_gain else None
         self._turn: _Turn | None = None
         self.voiced_ms = 0.0
         """Speech the VAD has heard in the current run of voiced frames, one unvoiced frame
@@ -81,22 +84,17 @@ class Listener:
         turn = self._turn
         return None if turn is None else turn.turn_id
 
-    @property
-    def speech_ms(self) -> float:
-        """How long the open turn has been going, from its first voiced frame to its last (0
-        when none is open): what a barge-in must last before it counts."""
-        turn = self._turn
-        if turn is None:
-            return 0.0
-        return (turn.last_voiced_sample - turn.preroll_samples) / _SAMPLES_PER_MS
-
-    def feed(self, block: np.ndarray) -> list[Event]:
-        """Process one block of 16 kHz mono float32 audio; return the events it caused."""
+    def feed(self, block: np.ndarray, *, learn_level: bool = True) -> list[Event]:
+        """Process one block of 16 kHz mono float32 audio; return the events it caused.
+        ``learn_level``: the automatic gain may learn the talker's level from it (not while
+        the agent's own voice may be in it)."""
         events: list[Event] = []
         self._frame_buffer = np.concatenate([self._frame_buffer, block.astype(np.float32)])
         size = self.vad.frame_samples
         while self._frame_buffer.size >= size:
             frame, self._frame_buffer = self._frame_buffer[:size], self._frame_buffer[size:]
+            if self.auto_gain is not None:
+                frame = self.auto_gain.process(frame, learn=learn_level)
             voiced = self.vad.is_speech(frame)
             self._unvoiced_frames = 0 if voiced else self._unvoiced_frames + 1
             if voiced:
@@ -150,7 +148,6 @@ class Listener:
         self.end_of_turn.reset()
         for frame in self._preroll:
             self._append(turn, frame)
-        turn.preroll_samples = turn.audio_samples
         for frame in self._candidate:
             self._append(turn, frame)
         turn.last_voiced_sample = turn.audio_samples
