@@ -74,6 +74,21 @@ def test_words_read_as_a_time_are_reserved_for_the_tool_given_it(eval_dir, text,
     assert {name: {spans[i][0] for i in indices} for name, indices in got.items()} == reserved
 
 
+@pytest.mark.parametrize(
+    ("text", "rooms"),
+    [
+        ("tắt giúp tôi cái đèn trong phòng khách", ['"living_room"']),
+        ("bật quạt nhà bếp rồi đèn phòng ngủ", ['"kitchen"', '"bedroom"']),
+        ("mở rèm ở văn phòng", ['"office"']),
+        ("bật đèn lên", None),  # no room named: the schema's enum stays
+    ],
+)
+def test_a_room_the_request_names_narrows_the_room_argument(eval_dir, text, rooms):
+    tools = ToolRegistry.from_file(eval_dir / "tools.json")
+    choices = argument_choices(tools, Hints.read(text))
+    assert choices.get("control_device", {}).get("room") == rooms
+
+
 def test_request_no_tool_fits_gets_a_reply(understander):
     result = understander.ask("bạn có khỏe không")
     assert result.tool is None

@@ -171,3 +171,27 @@ def test_full_duplex_reply_never_interrupts_itself_and_a_person_near_the_device_
     assert heard and REPLY.startswith(heard) and heard != REPLY, "only what played is heard"
     asked = [e for e in events if e.type == "turn_queued" and e.data["source"] == "speech"]
     assert asked and "giờ" in asked[0].data["text"], [e.data for e in asked]
+
+
+def test_full_duplex_a_person_across_the_room_takes_the_floor_too(duplex, eval_dir):
+    """At the bench's -35 dBFS (a talker metres away, quieter than the echo): the automatic
+    gain lets the recogniser hear them, and their speech outlasting the pause takes the floor."""
+    say_in_room(duplex)  # the canceller has learnt the room
+    user, _ = read_wav(eval_dir / "asr-cv-vi-dev" / ASK_TIME)
+    events = say_in_room(duplex, user, settle_s=8.0)
+    cut = [e for e in events if e.type == "interrupted" and e.data["reason"] == "barge_in"]
+    assert cut, [(e.type, e.data) for e in events if e.type != "audio_chunk"]
+    asked = [e for e in events if e.type == "turn_queued" and e.data["source"] == "speech"]
+    assert asked and "giờ" in asked[0].data["text"], [e.data for e in asked]
+
+
+def test_full_duplex_a_short_sound_over_the_reply_lets_it_play_on(duplex, eval_dir):
+    """A quarter of a second of voice (the bench's backchannel stand-in: too short for a word
+    of its own) pauses the reply at most, which then plays to its end; no turn comes of it."""
+    say_in_room(duplex)
+    user, _ = read_wav(eval_dir / "asr-cv-vi-dev" / ASK_TIME)
+    events = say_in_room(duplex, room.voiced_segment(user, 0.25))
+    assert not [e for e in events if e.type == "interrupted"]
+    assert not [e for e in events if e.type == "turn_queued" and e.data["source"] == "speech"]
+    [finished] = [e for e in events if e.type == "speaking_finished"]
+    assert finished.data["text"] == REPLY

@@ -113,6 +113,19 @@ class Understanding:
         return out
 
 
+ROOMS_NAMED_VI: dict[str, tuple[str, ...]] = {
+    "living_room": ("phòng khách",),
+    "bedroom": ("phòng ngủ",),
+    "kitchen": ("bếp",),  # "nhà bếp", "phòng bếp", "gian bếp"
+    "bathroom": ("phòng tắm", "nhà tắm", "nhà vệ sinh"),
+    "office": ("phòng làm việc", "văn phòng"),
+}
+"""How a request names the rooms of an enum that has these values (the built-in tools' and the
+reference tool set's). The model maps the Vietnamese name to the English value itself and
+sometimes gets it wrong ("đèn trong phòng khách" became ``room="kitchen"``), so an enum argument
+is narrowed to the rooms the request names, as times are to the times it says."""
+
+
 @dataclass(frozen=True)
 class Hints:
     """What the deterministic parser read in a request."""
@@ -120,6 +133,8 @@ class Hints:
     times: tuple[TimeSpan, ...]
     """Durations and clock times, with where each is (offsets into the NFC text)."""
     numbers: tuple[int, ...]
+    rooms: tuple[str, ...] = ()
+    """The enum values of :data:`ROOMS_NAMED_VI` the request names, in its order."""
 
     @property
     def durations_s(self) -> tuple[int, ...]:
@@ -133,8 +148,12 @@ class Hints:
     def read(cls, text: str) -> Hints:
         from edgevox.text import spoken
 
+        words = " " + " ".join(word.lower() for word, _, _ in request_word_spans(text)) + " "
+        named = sorted((words.find(f" {name} "), room) for room, names in ROOMS_NAMED_VI.items()
+                       for name in names if f" {name} " in words)
         return cls(tuple(spoken.find_times(text)),
-                   tuple(span.value for span in spoken.find_numbers(text)))
+                   tuple(span.value for span in spoken.find_numbers(text)),
+                   tuple(dict.fromkeys(room for _, room in named)))
 
 
 def param_kind(param: Param) -> str | None:
@@ -168,6 +187,10 @@ def argument_choices(tools: Mapping[str, Tool], hints: Hints) -> dict[str, dict[
     choices: dict[str, dict[str, list[str]]] = {}
     for tool in tools.values():
         for param in tool.params:
+            rooms = [quote(room) for room in hints.rooms if room in param.enum]
+            if rooms:
+                choices.setdefault(tool.name, {})[param.name] = rooms
+                continue
             kind = param_kind(param)
             values = [
                 v

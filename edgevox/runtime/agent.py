@@ -389,7 +389,7 @@ class Agent:
                     last_heard = number
                     block = self.floor.admit(block, captured_t)  # not the agent's own voice
                     self._on_listener_events(self.listener.feed(
-                        block, learn_level=not self.floor.audible(captured_t)))
+                        block, learn_level=not self.floor.over_agent))
                     self._maybe_barge_in()
                     self._publish_floor(self.floor.watch(self.listener.voiced_ms,
                                                          self.listener.in_turn, captured_t))

@@ -97,6 +97,9 @@ class Floor:
         self._paused_at: float | None = None
         self._last_voiced_t = -math.inf
         self._silenced = False  # whether admit() silenced the last block
+        self.over_agent = False
+        """Whether the last block :meth:`admit` took was captured while the agent was audible
+        (so its voice, or what a canceller left of it, may be in the block)."""
         self.min_level_dbfs = min_level_dbfs
         self.above_noise_db = above_noise_db
         self._quiet_levels: collections.deque[float] = collections.deque(
@@ -180,7 +183,8 @@ class Floor:
         """
         level = _level_dbfs(block)
         self._silenced = False
-        if not self.audible(t):
+        self.over_agent = self.audible(t)
+        if not self.over_agent:
             if level > -math.inf:
                 self._quiet_levels.append(level)
             return block
